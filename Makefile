@@ -1,0 +1,56 @@
+# Rampart's front door: every target is a thin wrapper over Meson.
+# `make run` and `make test` work on a fresh Debian 12 machine: they install
+# what is missing first (make deps), then build, then do their job.
+
+BUILD      ?= build
+ASAN_BUILD ?= build-asan
+FUZZ_BUILD ?= build-fuzz
+PYTEST     := /usr/bin/python3 -m pytest
+PORT       ?= 5353
+FUZZ_SECONDS ?= 60
+
+# Debian packages the build and the test suite need (bench adds its peers).
+DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev \
+              python3-pytest python3-dnspython dnsutils rbldnsd clang
+BENCH_DEPS := nsd knot dnsperf util-linux procps
+
+.PHONY: all build deps bench-deps run test test-unit test-integration test-asan \
+        bench fuzz clean
+
+all: build
+
+deps:
+	@sh etc/install-deps.sh $(DEPS)
+
+bench-deps:
+	@sh etc/install-deps.sh $(DEPS) $(BENCH_DEPS)
+
+$(BUILD)/build.ninja:
+	meson setup $(BUILD) --buildtype=release -Db_ndebug=false >/dev/null
+
+build: $(BUILD)/build.ninja
+	@ninja -C $(BUILD) | tail -n 1
+
+run: deps build
+	@sh etc/run-sample.sh $(BUILD)/rampart-dnsbl $(PORT)
+
+test: deps build
+	@RAMPART_BUILD=$(abspath $(BUILD)) sh tests/run-all.sh
+
+$(ASAN_BUILD)/build.ninja:
+	meson setup $(ASAN_BUILD) --buildtype=debug -Db_sanitize=address,undefined \
+	    -Db_lundef=false >/dev/null
+
+test-asan: deps $(ASAN_BUILD)/build.ninja
+	@ninja -C $(ASAN_BUILD) | tail -n 1
+	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
+	    RAMPART_BUILD=$(abspath $(ASAN_BUILD)) sh tests/run-all.sh
+
+bench: bench-deps build
+	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/run.sh
+
+fuzz: deps
+	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
+
+clean:
+	rm -rf $(BUILD) $(ASAN_BUILD) $(FUZZ_BUILD)

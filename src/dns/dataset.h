@@ -1,0 +1,201 @@
+/*
+ * dataset: rbldnsd's datasets (ip4set, ip4tset, ip4trie, ip6tset, ip6trie,
+ * dnset, generic, combined, acl), loaded from rbldnsd-format data files into
+ * compact immutable structures, and looked up on the answer path.
+ *
+ * Life cycle: dataset_new() -> dataset_load() (reads every file, reports each
+ * bad line as `file:line: reason` and skips it) -> served read-only by any
+ * number of threads -> dataset_free() after the grace period. A reload builds a
+ * new dataset beside the old one; nothing here is ever modified while served.
+ *
+ * Trust boundary: data files are operator input but often come from third
+ * parties over rsync: every line is length-limited and checked.
+ */
+#ifndef RAMPART_DNS_DATASET_H
+#define RAMPART_DNS_DATASET_H
+
+#include <stdbool.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <time.h>
+
+#include "wire.h"
+
+struct dns_answer;
+struct dataset;
+
+/// A resulting (A, TXT) pair as rbldnsd defines it. txt is NULL for "no TXT";
+/// in txt, "$" stands for the listed entry and "$$" for a literal dollar sign
+/// ($n and $= substitutions are already applied at load).
+struct ds_value {
+    uint32_t a;         /* host order, e.g. 0x7f000002 */
+    const char *txt;    /* owned by the dataset's arena */
+};
+
+/// What one dataset says about a name.
+enum ds_result { DS_NONE = 0, DS_ENT = 1, DS_FOUND = 2, DS_EXCLUDED = 3 };
+
+/// What the answer path passes to a dataset: the query, how many of its labels
+/// lie below the dataset's base (zone or combined subzone), and the name parsed
+/// as a reversed IPv4/IPv6 address when it is one.
+struct ds_query {
+    const struct dns_query *q;
+    int rel;                  /* labels of q->qname below the base name */
+    int ip4_octets;           /* 1..4 if the relative name is reversed octets, else 0 */
+    uint32_t ip4;             /* those octets, left-aligned (1.2 -> 0x02010000 for "1.2") */
+    int ip6_nibbles;          /* 1..32 if the relative name is reversed nibbles, else 0 */
+    uint8_t ip6[16];
+    const struct sockaddr_storage *peer;
+};
+
+/// Data-file metadata: $SOA and $NS, first one wins (rbldnsd's rule).
+struct ds_soa {
+    bool present;
+    uint32_t ttl;             /* 0 = the dataset's default TTL */
+    uint8_t mname[DNS_MAX_NAME + 1], rname[DNS_MAX_NAME + 1];
+    uint32_t serial, refresh, retry, expire, minttl;
+};
+
+enum { DS_MAX_NS = 32 };
+
+struct ds_ns {
+    bool present;
+    uint32_t ttl;
+    int count;
+    uint8_t name[DS_MAX_NS][DNS_MAX_NAME + 1];
+};
+
+/// TTL policy from -t: default, minimum and maximum (0 = no constraint).
+struct ttl_policy {
+    uint32_t def, min, max;
+};
+
+enum acl_action { ACL_NONE = 0, ACL_IGNORE, ACL_REFUSE, ACL_EMPTY, ACL_PASS, ACL_VALUE };
+
+/// The type table: each dataset kind implements these.
+struct ds_type {
+    const char *name;
+    size_t size;                              /* of the private struct */
+    int (*line)(struct dataset *ds, char *line, size_t len); /* <0 with ds->err set: skip */
+    int (*finish)(struct dataset *ds);
+    enum ds_result (*query)(const struct dataset *ds, const struct ds_query *dq,
+                            struct dns_answer *ans);
+    void (*free)(struct dataset *ds);
+    void (*dump)(const struct dataset *ds, const uint8_t *base, FILE *out);
+    size_t (*count)(const struct dataset *ds);
+};
+
+/// Load-time options shared by every dataset.
+struct ds_options {
+    struct ttl_policy ttl;
+    bool allow_host_bits;     /* -e: accept 1.2.3.4/24 */
+    bool no_gzip;             /* -C */
+};
+
+struct arena;
+
+struct dataset {
+    const struct ds_type *type;
+    char *spec;               /* "type:file,file" as given: identifies a shared dataset */
+    char *label;              /* for logs: "ip4set:file" or combined's name */
+    char **files;
+    int nfiles;
+    time_t *mtimes;           /* of each file at the last load */
+    struct ds_options opt;
+
+    struct ds_soa soa;
+    struct ds_ns ns;
+    uint32_t ttl;             /* current $TTL (default from -t) */
+    time_t expires;           /* $TIMESTAMP expiry, 0 = none */
+
+    /* load state */
+    struct arena *arena;
+    const char *cur_file;
+    unsigned long cur_line;
+    struct ds_value defval;   /* current default A:TXT */
+    char *subst[10];          /* $0..$9 */
+    char *base_tpl;           /* $= */
+    uint32_t maxrange4;       /* $MAXRANGE4 as a number of addresses, 0 = none */
+    unsigned long nerrors;
+    char err[200];
+    struct dataset *parent;   /* combined: the container of this nested dataset */
+
+    void *priv;               /* the type's own struct */
+};
+
+extern const struct ds_type ds_type_ip4set, ds_type_ip4tset, ds_type_ip4trie, ds_type_ip6tset,
+    ds_type_ip6trie, ds_type_dnset, ds_type_generic, ds_type_combined, ds_type_acl;
+
+/// Look up a type by name ("ip4set" ...). NULL if unknown.
+const struct ds_type *ds_type_find(const char *name);
+
+/// Create an empty dataset of that type for the files in `files` (comma-separated).
+struct dataset *dataset_new(const struct ds_type *type, const char *files, const struct ds_options *opt);
+
+/// Read all files into the dataset. Returns 0, or -1 if a file is missing or
+/// unreadable (the caller then keeps serving the previous version).
+int dataset_load(struct dataset *ds);
+
+/// Have any of the files changed since the last load (mtime or presence)?
+bool dataset_changed(const struct dataset *ds);
+
+void dataset_free(struct dataset *ds);
+
+/* ---- helpers for the dataset types (dataset.c) ---- */
+
+/// Allocate from the dataset's arena (freed with the dataset). Never NULL (aborts on OOM).
+void *ds_alloc(struct dataset *ds, size_t n);
+char *ds_strdup(struct dataset *ds, const char *s, size_t n);
+
+/// Record a bad-line message; returns -1 for convenience.
+int ds_error(struct dataset *ds, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/// Parse the value part of an entry line (after the key): "", "# comment",
+/// ":A:TXT", ":A", ":A:", "TXT". Applies $n/$= substitution. Returns 0 or -1.
+int ds_parse_value(struct dataset *ds, char *s, struct ds_value *out);
+
+/// Handle a "$..." special line common to all types. Returns 1 if handled,
+/// 0 if not a known special, -1 on error.
+int ds_special(struct dataset *ds, char *line, size_t len);
+
+/// Parse "a.b.c.d" prefixes: up to 4 octets. Returns the number of octets
+/// parsed and the address left-aligned, or -1. *end set past the text.
+int ds_parse_ip4_prefix(const char *s, const char **end, uint32_t *addr);
+
+/// Parse an IPv6 address or prefix as rbldnsd does (trailing groups may be
+/// omitted; "::" allowed). Returns number of bits given (16 per group), or -1.
+int ds_parse_ip6(const char *s, size_t len, uint8_t out[16]);
+
+/// Apply -t minimum/maximum constraints to a TTL read from data.
+uint32_t ds_clamp_ttl(const struct dataset *ds, uint32_t ttl);
+
+/// A growable table of values, referenced by 31-bit indexes from entries.
+struct valtab {
+    struct ds_value *v;
+    uint32_t n, cap;
+    bool have_def;
+    struct ds_value def;      /* the default most recently pushed */
+    uint32_t def_idx;
+};
+
+/// Index of `val`, pushed as a new entry. Returns UINT32_MAX on OOM or overflow.
+uint32_t valtab_push(struct valtab *t, struct ds_value val);
+
+/// Index of the dataset's current default value (pushed once per change).
+uint32_t valtab_default(struct valtab *t, const struct dataset *ds);
+
+void valtab_free(struct valtab *t);
+
+/// Feed one line to a dataset as if read from its file (used by combined).
+int dataset_feed_line(struct dataset *ds, char *line, size_t len);
+
+/// Skip spaces and tabs.
+static inline char *ds_skip_ws(char *s)
+{
+    while (*s == ' ' || *s == '\t')
+        s++;
+    return s;
+}
+
+#endif

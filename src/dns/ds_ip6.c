@@ -1,0 +1,181 @@
+/*
+ * ds_ip6.c: the IPv6 datasets.
+ *
+ * ip6trie - CIDR prefixes (compressed "::" notation, trailing groups may be
+ *           omitted: "2001:db8:1:2" is a /64) with per-entry values and
+ *           exclusions; the longest matching prefix wins.
+ * ip6tset - /64 prefixes sharing one value, plus /128 exclusions.
+ */
+#include <arpa/inet.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer.h"
+#include "dataset.h"
+#include "prefixmap.h"
+
+struct ip6_priv {
+    struct ip6map map;
+    struct valtab vals;
+    uint32_t ttl;
+};
+
+static int ip6_line_common(struct dataset *ds, char *line, bool tset)
+{
+    struct ip6_priv *p = ds->priv;
+    bool excl = false;
+    char *s = line;
+    if (*s == '!') {
+        excl = true;
+        s++;
+    }
+    char *k = s;
+    while (*s && *s != ' ' && *s != '\t' && *s != '/' && *s != '#' && *s != ';')
+        s++;
+    uint8_t addr[16];
+    int bits = ds_parse_ip6(k, (size_t)(s - k), addr);
+    if (bits < 0)
+        return ds_error(ds, "invalid IPv6 address \"%.*s\"", (int)(s - k), k);
+    int len = bits;
+    if (*s == '/') {
+        char *e;
+        long l = strtol(s + 1, &e, 10);
+        if (e == s + 1 || l < 0 || l > 128)
+            return ds_error(ds, "invalid IPv6 prefix length");
+        len = (int)l;
+        s = e;
+    }
+    if (*s && *s != ' ' && *s != '\t' && *s != '#' && *s != ';')
+        return ds_error(ds, "invalid IPv6 entry \"%.40s\"", k);
+    u128 a = ip6_from_bytes(addr);
+    if ((a & ~ip6_mask(len)) && !ds->opt.allow_host_bits)
+        return ds_error(ds, "address has bits outside the /%d mask (use -e to accept)", len);
+    if (tset) {
+        if (excl ? len != 128 : len != 64)
+            return ds_error(ds, "ip6tset takes /64 prefixes and /128 exclusions only");
+    }
+    uint32_t vi;
+    if (excl) {
+        vi = PM_EXCL;
+    } else if (tset) {
+        vi = 0;
+    } else {
+        char *t = ds_skip_ws(s);
+        struct ds_value v;
+        if (*t == '\0' || *t == '#' || *t == ';')
+            vi = valtab_default(&p->vals, ds);
+        else if (ds_parse_value(ds, t, &v) < 0)
+            return -1;
+        else
+            vi = valtab_push(&p->vals, v);
+        if (vi == UINT32_MAX)
+            return ds_error(ds, "out of memory for values");
+    }
+    if (ip6map_add(&p->map, a, len, vi) < 0)
+        return ds_error(ds, "out of memory");
+    return 0;
+}
+
+static int ip6trie_line(struct dataset *ds, char *line, size_t len)
+{
+    (void)len;
+    return ip6_line_common(ds, line, false);
+}
+
+static int ip6tset_line(struct dataset *ds, char *line, size_t len)
+{
+    (void)len;
+    return ip6_line_common(ds, line, true);
+}
+
+static int ip6_finish(struct dataset *ds)
+{
+    struct ip6_priv *p = ds->priv;
+    p->ttl = ds->ttl;
+    if (ds->type == &ds_type_ip6tset || p->vals.n == 0) {
+        valtab_free(&p->vals);
+        if (valtab_push(&p->vals, ds->defval) == UINT32_MAX)
+            return ds_error(ds, "out of memory");
+    }
+    return ip6map_finish(&p->map);
+}
+
+static enum ds_result ip6_query(const struct dataset *ds, const struct ds_query *dq,
+                                struct dns_answer *ans)
+{
+    const struct ip6_priv *p = ds->priv;
+    if (dq->ip6_nibbles == 0)
+        return DS_NONE;
+    u128 a = ip6_from_bytes(dq->ip6);
+    if (dq->ip6_nibbles == 32) {
+        const struct ip6_entry *e;
+        size_t n = ip6map_lookup(&p->map, a, &e);
+        if (n == 0)
+            return DS_NONE;
+        for (size_t i = 0; i < n; i++)
+            if (e[i].val & PM_EXCL)
+                return DS_EXCLUDED;
+        char entry[INET6_ADDRSTRLEN];
+        inet_ntop(AF_INET6, dq->ip6, entry, sizeof entry);
+        for (size_t i = 0; i < n; i++) {
+            const struct ds_value *v = &p->vals.v[e[i].val];
+            if (ans_wants(ans, DNS_T_A))
+                ans_add_a(ans, p->ttl, v->a);
+            if (v->txt && ans_wants(ans, DNS_T_TXT))
+                ans_add_txt(ans, p->ttl, v->txt, entry);
+        }
+        return DS_FOUND;
+    }
+    u128 mask = ip6_mask(4 * dq->ip6_nibbles);
+    return ip6map_any_in(&p->map, a & mask, a | ~mask) ? DS_ENT : DS_NONE;
+}
+
+static void ip6_free(struct dataset *ds)
+{
+    struct ip6_priv *p = ds->priv;
+    ip6map_free(&p->map);
+    valtab_free(&p->vals);
+}
+
+static size_t ip6_count(const struct dataset *ds)
+{
+    const struct ip6_priv *p = ds->priv;
+    return ip6map_count(&p->map);
+}
+
+/* -d: each prefix as a nibble-reversed name; prefixes not on a nibble
+ * boundary are written at the nibble above them (documented in the man page). */
+static void ip6_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
+{
+    (void)base;
+    const struct ip6_priv *p = ds->priv;
+    for (int li = p->map.nlens - 1; li >= 0; li--) {
+        int len = p->map.lens[li];
+        const struct ip6_level *l = &p->map.level[len];
+        int nib = len / 4;
+        for (size_t i = 0; i < l->n; i++) {
+            char name[80];
+            size_t n = 0;
+            if (nib < 32)
+                n += (size_t)snprintf(name + n, sizeof name - n, "*.");
+            for (int k = nib - 1; k >= 0; k--) {
+                unsigned v = (unsigned)(l->e[i].key >> (124 - 4 * k)) & 15;
+                n += (size_t)snprintf(name + n, sizeof name - n, "%x.", v);
+            }
+            name[n ? n - 1 : 0] = '\0';
+            if (l->e[i].val & PM_EXCL) {
+                fprintf(out, "%s\tIN\tCNAME\texcluded\n", name);
+                continue;
+            }
+            const struct ds_value *v = &p->vals.v[l->e[i].val];
+            fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, p->ttl, v->a >> 24, (v->a >> 16) & 255,
+                    (v->a >> 8) & 255, v->a & 255);
+        }
+    }
+}
+
+const struct ds_type ds_type_ip6trie = {"ip6trie", sizeof(struct ip6_priv), ip6trie_line, ip6_finish,
+                                        ip6_query, ip6_free, ip6_dump, ip6_count};
+const struct ds_type ds_type_ip6tset = {"ip6tset", sizeof(struct ip6_priv), ip6tset_line, ip6_finish,
+                                        ip6_query, ip6_free, ip6_dump, ip6_count};

@@ -1,0 +1,392 @@
+/*
+ * ds_other.c: the two datasets that hold other datasets or no data at all.
+ *
+ * combined - a container: a common section ($SOA, $NS, $TTL, $n for the base
+ *            zone) then "$DATASET type[:name] subzone... [@]" sections, each a
+ *            nested dataset consulted for those subzones of the base zone.
+ *            The most specific subzone matching a query is the one consulted.
+ * acl      - client addresses (ip4trie/ip6trie syntax) with an action:
+ *            :ignore (default), :refuse, :empty, :pass, or an A:TXT value
+ *            that makes every query look listed for that client.
+ */
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer.h"
+#include "dataset.h"
+#include "prefixmap.h"
+#include "zone.h"
+
+/* ---- combined ---- */
+
+struct comb_sub {
+    uint8_t name[DNS_MAX_NAME];  /* relative wire name without the root byte */
+    size_t len;
+    int nlabels;
+    struct dataset *ds;
+};
+
+struct comb_priv {
+    struct dataset **nested;
+    int nnested;
+    struct comb_sub *subs;
+    int nsubs;
+    struct dataset *cur;
+};
+
+static int comb_close_current(struct dataset *ds)
+{
+    struct comb_priv *p = ds->priv;
+    struct dataset *n = p->cur;
+    p->cur = NULL;
+    if (!n || !n->type->finish)
+        return 0;
+    if (n->type->finish(n) < 0)
+        return ds_error(ds, "dataset %s: %s", n->label, n->err);
+    return 0;
+}
+
+static int comb_new_section(struct dataset *ds, char *s)
+{
+    struct comb_priv *p = ds->priv;
+    if (comb_close_current(ds) < 0)
+        return -1;
+    s = ds_skip_ws(s);
+    char *tw = s;
+    while (*s && *s != ' ' && *s != '\t')
+        s++;
+    if (*s)
+        *s++ = '\0';
+    char *label = strchr(tw, ':');
+    if (label)
+        *label++ = '\0';
+    const struct ds_type *t = ds_type_find(tw);
+    if (!t || t == &ds_type_combined || t == &ds_type_acl)
+        return ds_error(ds, "$DATASET: unknown or unusable type \"%s\"", tw);
+    struct dataset *n = dataset_new(t, "", &ds->opt);
+    if (!n)
+        return ds_error(ds, "out of memory");
+    if (label && *label) {
+        free(n->label);
+        n->label = strdup(label);
+    }
+    n->parent = ds;
+    n->priv = calloc(1, t->size);
+    struct dataset **nv = realloc(p->nested, (size_t)(p->nnested + 1) * sizeof *nv);
+    if (!n->priv || !nv || !n->label) {
+        free(nv == p->nested ? NULL : nv);
+        dataset_free(n);
+        return ds_error(ds, "out of memory");
+    }
+    p->nested = nv;
+    p->nested[p->nnested++] = n;
+    n->ttl = ds->ttl;
+    n->defval = (struct ds_value){.a = 0x7f000002, .txt = NULL};
+    p->cur = n;
+    char *w;
+    int nsub = 0;
+    while (*(w = ds_skip_ws(s))) {
+        s = w;
+        while (*s && *s != ' ' && *s != '\t')
+            s++;
+        if (*s)
+            *s++ = '\0';
+        struct comb_sub sub = {.ds = n};
+        if (strcmp(w, "@") != 0) {
+            uint8_t wire[DNS_MAX_NAME + 1];
+            int l = dns_name_from_text(w, strlen(w), wire);
+            if (l <= 1)
+                return ds_error(ds, "$DATASET: invalid subzone \"%s\"", w);
+            memcpy(sub.name, wire, (size_t)l - 1);
+            sub.len = (size_t)l - 1;
+            sub.nlabels = dns_name_labels(wire);
+        }
+        struct comb_sub *sv = realloc(p->subs, (size_t)(p->nsubs + 1) * sizeof *sv);
+        if (!sv)
+            return ds_error(ds, "out of memory");
+        p->subs = sv;
+        p->subs[p->nsubs++] = sub;
+        nsub++;
+    }
+    if (nsub == 0)
+        return ds_error(ds, "$DATASET without any subzone (use @ for the base zone)");
+    return 0;
+}
+
+static int comb_line(struct dataset *ds, char *line, size_t len)
+{
+    struct comb_priv *p = ds->priv;
+    if (strncasecmp(line, "$DATASET", 8) == 0 && (line[8] == ' ' || line[8] == '\t'))
+        return comb_new_section(ds, line + 9);
+    if (p->cur) {
+        int r = dataset_feed_line(p->cur, line, len);
+        if (r < 0)
+            return ds_error(ds, "%s", p->cur->err);
+        return 0;
+    }
+    /* the common section: specials and comments only */
+    if (line[0] == '#' || line[0] == ';') {
+        if (line[1] != '$')
+            return 0;
+        line++;
+    }
+    if (line[0] == '$') {
+        int r = ds_special(ds, line, len);
+        if (r == 0)
+            return ds_error(ds, "unknown special \"%.20s\"", line);
+        return r < 0 ? -1 : 0;
+    }
+    return ds_error(ds, "data before the first $DATASET line");
+}
+
+static int comb_finish(struct dataset *ds)
+{
+    return comb_close_current(ds);
+}
+
+static enum ds_result comb_query(const struct dataset *ds, const struct ds_query *dq,
+                                 struct dns_answer *ans)
+{
+    const struct comb_priv *p = ds->priv;
+    const struct dns_query *q = dq->q;
+    size_t end = q->label_off[dq->rel];
+    /* the most specific subzone that is a suffix of the relative name */
+    int best = -1;
+    for (int i = 0; i < p->nsubs; i++) {
+        const struct comb_sub *s = &p->subs[i];
+        if (s->nlabels > dq->rel || (best >= 0 && s->nlabels <= p->subs[best].nlabels))
+            continue;
+        size_t off = q->label_off[dq->rel - s->nlabels];
+        if (end - off == s->len && memcmp(q->qname + off, s->name, s->len) == 0)
+            best = i;
+    }
+    enum ds_result res = DS_NONE;
+    if (best >= 0) {
+        const struct comb_sub *b = &p->subs[best];
+        struct ds_query sub = *dq;
+        ds_query_set_rel(&sub, dq->rel - b->nlabels);
+        for (int i = 0; i < p->nsubs; i++) {
+            const struct comb_sub *s = &p->subs[i];
+            if (s->len != b->len || memcmp(s->name, b->name, s->len) != 0 || !s->ds->priv)
+                continue;
+            if (s->ds->expires && s->ds->expires < time(NULL))
+                continue;
+            enum ds_result r = s->ds->type->query(s->ds, &sub, ans);
+            if (r == DS_FOUND || (r == DS_ENT && res != DS_FOUND))
+                res = r;
+        }
+        if (res == DS_NONE && b->nlabels == dq->rel && b->nlabels > 0)
+            res = DS_ENT; /* a subzone's own name exists */
+    }
+    if (res == DS_NONE) {
+        /* an empty non-terminal above a subzone */
+        for (int i = 0; i < p->nsubs; i++) {
+            const struct comb_sub *s = &p->subs[i];
+            if (s->nlabels <= dq->rel)
+                continue;
+            size_t off = 0;
+            const uint8_t *n = s->name;
+            for (int k = 0; k < s->nlabels - dq->rel; k++)
+                off += (size_t)n[off] + 1;
+            if (s->len - off == end && memcmp(n + off, q->qname, end) == 0)
+                return DS_ENT;
+        }
+    }
+    return res;
+}
+
+static void comb_free(struct dataset *ds)
+{
+    struct comb_priv *p = ds->priv;
+    for (int i = 0; i < p->nnested; i++)
+        dataset_free(p->nested[i]);
+    free(p->nested);
+    free(p->subs);
+}
+
+static size_t comb_count(const struct dataset *ds)
+{
+    const struct comb_priv *p = ds->priv;
+    size_t n = 0;
+    for (int i = 0; i < p->nnested; i++)
+        if (p->nested[i]->type->count)
+            n += p->nested[i]->type->count(p->nested[i]);
+    return n;
+}
+
+static void comb_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
+{
+    const struct comb_priv *p = ds->priv;
+    char basetext[DNS_MAX_NAME + 1];
+    if (dns_name_to_text(base, basetext, sizeof basetext) < 0)
+        basetext[0] = '\0';
+    for (int i = 0; i < p->nsubs; i++) {
+        const struct comb_sub *s = &p->subs[i];
+        uint8_t wire[DNS_MAX_NAME + 1];
+        char text[DNS_MAX_NAME + 1];
+        memcpy(wire, s->name, s->len);
+        wire[s->len] = 0;
+        if (dns_name_to_text(wire, text, sizeof text) < 0)
+            text[0] = '\0';
+        fprintf(out, "$ORIGIN %s%s%s.\n", text, s->len ? "." : "", basetext);
+        if (s->ds->type->dump)
+            s->ds->type->dump(s->ds, base, out);
+    }
+    fprintf(out, "$ORIGIN %s.\n", basetext);
+}
+
+const struct ds_type ds_type_combined = {"combined", sizeof(struct comb_priv), comb_line, comb_finish,
+                                         comb_query, comb_free, comb_dump, comb_count};
+
+/* ---- acl ---- */
+
+struct acl_value {
+    enum acl_action action;
+    struct ds_value value;
+};
+
+struct acl_priv {
+    struct ip4map v4;
+    struct ip6map v6;
+    struct acl_value *vals;
+    uint32_t n, cap;
+};
+
+static int acl_line(struct dataset *ds, char *line, size_t len)
+{
+    (void)len;
+    struct acl_priv *p = ds->priv;
+    if (line[0] == ':' && line[1] != ':' && !strchr(line, '.') && !strchr(line + 1, ':'))
+        return ds_error(ds, "acl has no default value line");
+    char *s = line;
+    bool excl = false;
+    if (*s == '!') {
+        excl = true;
+        s++;
+    }
+    char *k = s;
+    while (*s && *s != ' ' && *s != '\t' && *s != '#' && *s != ';')
+        s++;
+    char save = *s;
+    *s = '\0';
+    /* the key: IPv4 if it has a dot and no colon */
+    char *slash = strchr(k, '/');
+    int plen = -1;
+    if (slash) {
+        char *e;
+        long l = strtol(slash + 1, &e, 10);
+        if (e == slash + 1 || *e || l < 0 || l > 128)
+            return ds_error(ds, "invalid prefix length in \"%s\"", k);
+        plen = (int)l;
+        *slash = '\0';
+    }
+    bool v6 = strchr(k, ':') != NULL;
+    uint32_t a4 = 0;
+    uint8_t a6[16];
+    if (v6) {
+        int bits = ds_parse_ip6(k, strlen(k), a6);
+        if (bits < 0)
+            return ds_error(ds, "invalid IPv6 address \"%s\"", k);
+        if (plen < 0)
+            plen = bits;
+    } else {
+        const char *end;
+        int n = ds_parse_ip4_prefix(k, &end, &a4);
+        if (n < 0 || *end || (plen > 32))
+            return ds_error(ds, "invalid IPv4 address \"%s\"", k);
+        if (plen < 0)
+            plen = 8 * n;
+    }
+    *s = save;
+    struct acl_value av = {.action = ACL_IGNORE};
+    char *t = ds_skip_ws(s);
+    if (excl) {
+        av.action = ACL_PASS;
+    } else if (*t && *t != '#' && *t != ';') {
+        if (strncasecmp(t, ":ignore", 7) == 0)
+            av.action = ACL_IGNORE;
+        else if (strncasecmp(t, ":refuse", 7) == 0)
+            av.action = ACL_REFUSE;
+        else if (strncasecmp(t, ":empty", 6) == 0)
+            av.action = ACL_EMPTY;
+        else if (strncasecmp(t, ":pass", 5) == 0)
+            av.action = ACL_PASS;
+        else {
+            av.action = ACL_VALUE;
+            if (ds_parse_value(ds, t, &av.value) < 0)
+                return -1;
+        }
+    }
+    if (p->n == p->cap) {
+        uint32_t cap = p->cap ? p->cap * 2 : 16;
+        struct acl_value *v = realloc(p->vals, cap * sizeof *v);
+        if (!v)
+            return ds_error(ds, "out of memory");
+        p->vals = v;
+        p->cap = cap;
+    }
+    p->vals[p->n] = av;
+    int r = v6 ? ip6map_add(&p->v6, ip6_from_bytes(a6), plen, p->n) : ip4map_add(&p->v4, a4, plen, p->n);
+    if (r < 0)
+        return ds_error(ds, "out of memory");
+    p->n++;
+    return 0;
+}
+
+static int acl_finish(struct dataset *ds)
+{
+    struct acl_priv *p = ds->priv;
+    if (ip4map_finish(&p->v4) < 0 || ip6map_finish(&p->v6) < 0)
+        return ds_error(ds, "out of memory");
+    return 0;
+}
+
+enum acl_action acl_check(const struct dataset *ds, const struct sockaddr_storage *peer,
+                          const struct ds_value **value)
+{
+    const struct acl_priv *p = ds->priv;
+    uint32_t vi;
+    if (peer->ss_family == AF_INET) {
+        const struct sockaddr_in *sin = (const struct sockaddr_in *)peer;
+        const uint64_t *w;
+        if (!ip4map_lookup(&p->v4, ntohl(sin->sin_addr.s_addr), &w))
+            return ACL_NONE;
+        vi = (uint32_t)w[0];
+    } else {
+        const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)peer;
+        const struct ip6_entry *e;
+        if (!ip6map_lookup(&p->v6, ip6_from_bytes(sin6->sin6_addr.s6_addr), &e))
+            return ACL_NONE;
+        vi = e[0].val;
+    }
+    *value = &p->vals[vi].value;
+    return p->vals[vi].action;
+}
+
+static enum ds_result acl_query(const struct dataset *ds, const struct ds_query *dq,
+                                struct dns_answer *ans)
+{
+    (void)ds;
+    (void)dq;
+    (void)ans;
+    return DS_NONE;
+}
+
+static void acl_free(struct dataset *ds)
+{
+    struct acl_priv *p = ds->priv;
+    ip4map_free(&p->v4);
+    ip6map_free(&p->v6);
+    free(p->vals);
+}
+
+static size_t acl_count(const struct dataset *ds)
+{
+    const struct acl_priv *p = ds->priv;
+    return p->n;
+}
+
+const struct ds_type ds_type_acl = {"acl", sizeof(struct acl_priv), acl_line, acl_finish, acl_query,
+                                    acl_free, NULL, acl_count};

@@ -1,0 +1,269 @@
+#include "prefixmap.h"
+
+#include <stdlib.h>
+#include <string.h>
+
+enum { INDEX_MIN = 4096 }; /* levels smaller than this are searched without an index */
+
+int ip4map_add(struct ip4map *m, uint32_t addr, int len, uint32_t val)
+{
+    struct ip4_level *l = &m->level[len];
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 64;
+        uint64_t *w = realloc(l->words, cap * sizeof *w);
+        if (!w)
+            return -1;
+        l->words = w;
+        l->cap = cap;
+    }
+    l->words[l->n++] = (uint64_t)(addr & ip4_mask(len)) << 32 | val;
+    return 0;
+}
+
+/* Stable LSD radix sort on the upper 32 bits, 16 bits per pass. */
+static int sort_words(uint64_t *w, size_t n)
+{
+    if (n < 2)
+        return 0;
+    if (n < 64) {
+        for (size_t i = 1; i < n; i++) {
+            uint64_t x = w[i];
+            size_t j = i;
+            while (j > 0 && (w[j - 1] >> 32) > (x >> 32)) {
+                w[j] = w[j - 1];
+                j--;
+            }
+            w[j] = x;
+        }
+        return 0;
+    }
+    uint64_t *tmp = malloc(n * sizeof *tmp);
+    size_t *count = malloc(65536 * sizeof *count);
+    if (!tmp || !count) {
+        free(tmp);
+        free(count);
+        return -1;
+    }
+    uint64_t *src = w, *dst = tmp;
+    for (int shift = 32; shift < 64; shift += 16) {
+        memset(count, 0, 65536 * sizeof *count);
+        for (size_t i = 0; i < n; i++)
+            count[(src[i] >> shift) & 0xffff]++;
+        size_t sum = 0;
+        for (size_t b = 0; b < 65536; b++) {
+            size_t c = count[b];
+            count[b] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
+        uint64_t *t = src;
+        src = dst;
+        dst = t;
+    }
+    /* two passes: the result is back in w */
+    free(tmp);
+    free(count);
+    return 0;
+}
+
+int ip4map_finish(struct ip4map *m)
+{
+    m->nlens = 0;
+    for (int len = 32; len >= 0; len--) {
+        struct ip4_level *l = &m->level[len];
+        if (!l->n)
+            continue;
+        m->lens[m->nlens++] = (uint8_t)len;
+        if (sort_words(l->words, l->n) < 0)
+            return -1;
+        if (l->n < l->cap) {
+            uint64_t *w = realloc(l->words, l->n * sizeof *w);
+            if (w) {
+                l->words = w;
+                l->cap = l->n;
+            }
+        }
+        if (l->n >= INDEX_MIN) {
+            l->index = malloc(65537 * sizeof *l->index);
+            if (!l->index)
+                return -1;
+            size_t j = 0;
+            for (uint32_t b = 0; b < 65536; b++) {
+                while (j < l->n && (l->words[j] >> 48) < b)
+                    j++;
+                l->index[b] = (uint32_t)j;
+            }
+            l->index[65536] = (uint32_t)l->n;
+        }
+    }
+    return 0;
+}
+
+/* First position in l whose key is >= key. */
+static size_t lower_bound4(const struct ip4_level *l, uint32_t key)
+{
+    size_t lo = 0, hi = l->n;
+    if (l->index) {
+        lo = l->index[key >> 16];
+        hi = l->index[(key >> 16) + 1];
+    }
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if ((uint32_t)(l->words[mid] >> 32) < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+size_t ip4map_lookup(const struct ip4map *m, uint32_t addr, const uint64_t **first)
+{
+    for (int i = 0; i < m->nlens; i++) {
+        const struct ip4_level *l = &m->level[m->lens[i]];
+        uint32_t key = addr & ip4_mask(m->lens[i]);
+        size_t p = lower_bound4(l, key);
+        if (p == l->n || (uint32_t)(l->words[p] >> 32) != key)
+            continue;
+        size_t q = p + 1;
+        while (q < l->n && (uint32_t)(l->words[q] >> 32) == key)
+            q++;
+        *first = &l->words[p];
+        return q - p;
+    }
+    return 0;
+}
+
+bool ip4map_any_in(const struct ip4map *m, uint32_t lo, uint32_t hi)
+{
+    for (int i = 0; i < m->nlens; i++) {
+        const struct ip4_level *l = &m->level[m->lens[i]];
+        uint32_t key = lo & ip4_mask(m->lens[i]);
+        size_t p = lower_bound4(l, key);
+        /* the index bounds the search to one bucket: continue past it */
+        if (l->index && p == l->index[(key >> 16) + 1])
+            p = l->index[(key >> 16) + 1];
+        for (int scanned = 0; p < l->n && (uint32_t)(l->words[p] >> 32) <= hi; p++, scanned++) {
+            if (!(l->words[p] & PM_EXCL) || scanned > 64)
+                return true;
+        }
+    }
+    return false;
+}
+
+size_t ip4map_count(const struct ip4map *m)
+{
+    size_t n = 0;
+    for (int i = 0; i <= 32; i++)
+        n += m->level[i].n;
+    return n;
+}
+
+void ip4map_free(struct ip4map *m)
+{
+    for (int i = 0; i <= 32; i++) {
+        free(m->level[i].words);
+        free(m->level[i].index);
+    }
+    memset(m, 0, sizeof *m);
+}
+
+/* ---- IPv6 ---- */
+
+int ip6map_add(struct ip6map *m, u128 addr, int len, uint32_t val)
+{
+    struct ip6_level *l = &m->level[len];
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        struct ip6_entry *e = realloc(l->e, cap * sizeof *e);
+        if (!e)
+            return -1;
+        l->e = e;
+        l->cap = cap;
+    }
+    l->e[l->n].key = addr & ip6_mask(len);
+    l->e[l->n].val = val;
+    l->n++;
+    return 0;
+}
+
+static int cmp6(const void *a, const void *b)
+{
+    const struct ip6_entry *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    /* stable: equal keys keep insertion order, carried in the value index */
+    return (x->val & ~PM_EXCL) < (y->val & ~PM_EXCL) ? -1 : (x->val & ~PM_EXCL) > (y->val & ~PM_EXCL);
+}
+
+int ip6map_finish(struct ip6map *m)
+{
+    m->nlens = 0;
+    for (int len = 128; len >= 0; len--) {
+        struct ip6_level *l = &m->level[len];
+        if (!l->n)
+            continue;
+        m->lens[m->nlens++] = (uint8_t)len;
+        qsort(l->e, l->n, sizeof *l->e, cmp6);
+    }
+    return 0;
+}
+
+static size_t lower_bound6(const struct ip6_level *l, u128 key)
+{
+    size_t lo = 0, hi = l->n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (l->e[mid].key < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+size_t ip6map_lookup(const struct ip6map *m, u128 addr, const struct ip6_entry **first)
+{
+    for (int i = 0; i < m->nlens; i++) {
+        const struct ip6_level *l = &m->level[m->lens[i]];
+        u128 key = addr & ip6_mask(m->lens[i]);
+        size_t p = lower_bound6(l, key);
+        if (p == l->n || l->e[p].key != key)
+            continue;
+        size_t q = p + 1;
+        while (q < l->n && l->e[q].key == key)
+            q++;
+        *first = &l->e[p];
+        return q - p;
+    }
+    return 0;
+}
+
+bool ip6map_any_in(const struct ip6map *m, u128 lo, u128 hi)
+{
+    for (int i = 0; i < m->nlens; i++) {
+        const struct ip6_level *l = &m->level[m->lens[i]];
+        u128 key = lo & ip6_mask(m->lens[i]);
+        size_t p = lower_bound6(l, key);
+        for (int scanned = 0; p < l->n && l->e[p].key <= hi; p++, scanned++)
+            if (!(l->e[p].val & PM_EXCL) || scanned > 64)
+                return true;
+    }
+    return false;
+}
+
+size_t ip6map_count(const struct ip6map *m)
+{
+    size_t n = 0;
+    for (int i = 0; i <= 128; i++)
+        n += m->level[i].n;
+    return n;
+}
+
+void ip6map_free(struct ip6map *m)
+{
+    for (int i = 0; i <= 128; i++)
+        free(m->level[i].e);
+    memset(m, 0, sizeof *m);
+}

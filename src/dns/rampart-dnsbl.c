@@ -1,0 +1,682 @@
+/*
+ * rampart-dnsbl - authoritative DNS server for DNS blocklists
+ *
+ * Serves IPv4, IPv6 and domain-name blocklists (RFC 5782) from rbldnsd-format
+ * data files. A drop-in replacement for rbldnsd: same command line, same data
+ * files, the same answers, plus TCP (RFC 7766), EDNS0 (RFC 6891) and RFC 8020
+ * empty non-terminals. See docs/rampart-dnsbl.8.
+ *
+ * Talks to: any DNS client on the network (untrusted). Security: binds its
+ * ports as root, then chroots (-r) and drops to an unprivileged user (-u)
+ * before reading any data; refuses to keep running as root.
+ *
+ * Threads: main (signals, reload checks, statistics), one UDP worker per core,
+ * one TCP thread. Data is reloaded beside the served copy and swapped in
+ * atomically, one dataset at a time, so answering never stops.
+ *
+ * Logs: key=value lines to stderr, or syslog once daemonized.
+ */
+#define _GNU_SOURCE
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <grp.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/time.h>
+#include <sys/resource.h>
+#include <poll.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "common/log.h"
+#include "common/util.h"
+#include "dataset.h"
+#include "server.h"
+#include "zone.h"
+
+struct zone_spec {
+    char *zone;       /* "" for the global ACL */
+    const struct ds_type *type;
+    char *files;
+};
+
+struct options {
+    const char *user, *rootdir, *workdir, *pidfile, *logfile, *statsfile;
+    struct ttl_policy ttl;
+    uint32_t check;
+    bool quiet, foreground, dump, lazy;
+    int version_level;
+    int family;
+    int threads;
+    struct ds_options dsopt;
+    struct zone_spec *specs;
+    int nspecs;
+};
+
+static void usage(FILE *out)
+{
+    fprintf(out,
+            "rampart-dnsbl: DNS blocklist server (rbldnsd compatible), version %s\n"
+            "Usage is: rampart-dnsbl options... zone:dataset:file,file...\n"
+            "where options are:\n"
+            " -u user[:group] - run as this user:group (rbldns)\n"
+            " -r rootdir - chroot to this directory\n"
+            " -w workdir - working directory with zone files\n"
+            " -b address[/port] - bind to (listen on) this address (required)\n"
+            " -4 - use IPv4 only\n"
+            " -6 - use IPv6 only\n"
+            " -t ttl - default TTL value to set in answers (35m)\n"
+            " -v - hide version information in replies to version.bind CH TXT\n"
+            "  (second -v makes rampart-dnsbl to refuse such requests completely)\n"
+            " -e - enable CIDR ranges where prefix is not on the range boundary\n"
+            "  (by default ranges such 127.1.1.0/16 are treated as errors)\n"
+            " -c check - check for file updates every check secs (1m)\n"
+            " -p pidfile - write backgrounded pid to specified file\n"
+            " -n - do not become a daemon\n"
+            " -f - accepted for compatibility: reloads never stop answering\n"
+            " -q - quickly do initial zone load in background\n"
+            " -l [+]logfile - log queries and answers to this file (+ for unbuffered)\n"
+            " -s [+]statsfile - write a line with short statistics summary into this\n"
+            "  file every `check' (-c) secs, for rrdtool-like applications\n"
+            "  (+ to log relative, not absolute, statistics)\n"
+            " -a - omit AUTH section from regular replies, do not return list\n"
+            "  of nameservers, but only return NS info when explicitly asked.\n"
+            "  This is an equivalent of bind9 \"minimal-answers\" setting.\n"
+            " -A - put AUTH section in every reply (the default).\n"
+            " -C - disable on-the-fly decompression of dataset files\n"
+            " -d - dump all zones in BIND format to standard output and exit\n"
+            " --threads N - UDP worker threads (default: one per CPU)\n"
+            "rampart-dnsbl version %s\n",
+            RAMPART_VERSION, RAMPART_VERSION);
+}
+
+static int parse_ttl_option(const char *arg, struct ttl_policy *t)
+{
+    uint32_t *dst[3] = {&t->def, &t->min, &t->max};
+    const char *p = arg;
+    for (int i = 0; i < 3 && *p; i++) {
+        const char *c = strchr(p, ':');
+        size_t l = c ? (size_t)(c - p) : strlen(p);
+        if (l > 0 && util_parse_duration(p, l, dst[i]) < 0)
+            return -1;
+        if (!c)
+            break;
+        p = c + 1;
+    }
+    return 0;
+}
+
+static int add_spec(struct options *o, const char *arg)
+{
+    const char *c1 = strchr(arg, ':');
+    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+    if (!c2) {
+        log_error("event=bad-zone-spec spec=\"%s\" error=\"expected zone:type:file[,file...]\"", arg);
+        return -1;
+    }
+    char type[32];
+    size_t tl = (size_t)(c2 - c1 - 1);
+    if (tl >= sizeof type) {
+        log_error("event=bad-zone-spec spec=\"%s\" error=\"unknown dataset type\"", arg);
+        return -1;
+    }
+    memcpy(type, c1 + 1, tl);
+    type[tl] = '\0';
+    const struct ds_type *t = ds_type_find(type);
+    if (!t) {
+        log_error("event=bad-zone-spec spec=\"%s\" error=\"unknown dataset type %s\"", arg, type);
+        return -1;
+    }
+    if (c1 == arg && t != &ds_type_acl) {
+        log_error("event=bad-zone-spec spec=\"%s\" error=\"empty zone name (allowed for acl only)\"", arg);
+        return -1;
+    }
+    if (!c2[1]) {
+        log_error("event=bad-zone-spec spec=\"%s\" error=\"no files given\"", arg);
+        return -1;
+    }
+    struct zone_spec *v = realloc(o->specs, (size_t)(o->nspecs + 1) * sizeof *v);
+    if (!v)
+        return -1;
+    o->specs = v;
+    struct zone_spec *z = &v[o->nspecs++];
+    z->zone = strndup(arg, (size_t)(c1 - arg));
+    z->type = t;
+    z->files = strdup(c2 + 1);
+    return (z->zone && z->files) ? 0 : -1;
+}
+
+/* Build the first config: zones in command-line order, datasets shared when
+ * the same type:files appears more than once. Datasets are not loaded yet. */
+static struct dns_config *build_config(const struct options *o)
+{
+    struct dns_config *cfg = calloc(1, sizeof *cfg);
+    if (!cfg)
+        return NULL;
+    cfg->lazy = o->lazy;
+    cfg->version = o->version_level > 2 ? VERSION_REFUSE : (enum version_mode)o->version_level;
+    cfg->max_udp = DNS_EDNS_DEFAULT;
+    cfg->zones = calloc((size_t)o->nspecs, sizeof *cfg->zones);
+    cfg->all = calloc((size_t)o->nspecs, sizeof *cfg->all);
+    if (!cfg->zones || !cfg->all)
+        goto oom;
+    for (int i = 0; i < o->nspecs; i++) {
+        const struct zone_spec *sp = &o->specs[i];
+        struct dataset *ds = NULL;
+        char spec[4096];
+        snprintf(spec, sizeof spec, "%s:%s", sp->type->name, sp->files);
+        for (int k = 0; k < cfg->nall; k++)
+            if (strcmp(cfg->all[k]->spec, spec) == 0)
+                ds = cfg->all[k];
+        if (!ds) {
+            ds = dataset_new(sp->type, sp->files, &o->dsopt);
+            if (!ds)
+                goto oom;
+            cfg->all[cfg->nall++] = ds;
+        }
+        if (sp->zone[0] == '\0') {
+            cfg->global_acl = ds;
+            continue;
+        }
+        uint8_t wire[DNS_MAX_NAME + 1];
+        if (dns_name_from_text(sp->zone, strlen(sp->zone), wire) < 0) {
+            log_error("event=bad-zone-spec zone=\"%s\" error=\"invalid zone name\"", sp->zone);
+            dns_config_free(cfg);
+            return NULL;
+        }
+        struct zone *z = NULL;
+        for (int k = 0; k < cfg->nzones; k++)
+            if (strcmp((char *)cfg->zones[k].name, (char *)wire) == 0 &&
+                memcmp(cfg->zones[k].name, wire, sizeof wire) == 0)
+                z = &cfg->zones[k];
+        if (!z) {
+            if (cfg->nzones >= DNS_STATS_MAX_ZONES) {
+                log_error("event=too-many-zones max=%d", DNS_STATS_MAX_ZONES);
+                dns_config_free(cfg);
+                return NULL;
+            }
+            z = &cfg->zones[cfg->nzones];
+            z->index = cfg->nzones++;
+            memcpy(z->name, wire, sizeof wire);
+            z->nlabels = dns_name_labels(wire);
+            char text[DNS_MAX_NAME + 1];
+            dns_name_to_text(wire, text, sizeof text);
+            z->text = strdup(text);
+            z->ds = calloc((size_t)o->nspecs, sizeof *z->ds);
+            if (!z->text || !z->ds)
+                goto oom;
+        }
+        if (sp->type == &ds_type_acl) {
+            if (z->acl) {
+                log_error("event=bad-zone-spec zone=%s error=\"only one acl per zone\"", z->text);
+                dns_config_free(cfg);
+                return NULL;
+            }
+            z->acl = ds;
+        } else {
+            z->ds[z->nds++] = ds;
+        }
+    }
+    for (int k = 0; k < cfg->nzones; k++)
+        if (cfg->zones[k].nds == 0) {
+            log_error("event=bad-zone-spec zone=%s error=\"a zone needs a non-acl dataset\"",
+                      cfg->zones[k].text);
+            dns_config_free(cfg);
+            return NULL;
+        }
+    return cfg;
+oom:
+    log_error("event=oom where=build_config");
+    dns_config_free(cfg);
+    return NULL;
+}
+
+/* A copy of cfg with dataset `old` replaced by `neu` everywhere. */
+static struct dns_config *config_replace(const struct dns_config *cfg, struct dataset *old,
+                                         struct dataset *neu)
+{
+    struct dns_config *n = calloc(1, sizeof *n);
+    if (!n)
+        return NULL;
+    *n = *cfg;
+    n->zones = calloc((size_t)cfg->nzones, sizeof *n->zones);
+    n->all = calloc((size_t)cfg->nall, sizeof *n->all);
+    if (!n->zones || !n->all) {
+        free(n->zones);
+        free(n->all);
+        free(n);
+        return NULL;
+    }
+    n->nzones = 0;
+    for (int i = 0; i < cfg->nall; i++)
+        n->all[i] = cfg->all[i] == old ? neu : cfg->all[i];
+    if (n->global_acl == old)
+        n->global_acl = neu;
+    for (int i = 0; i < cfg->nzones; i++) {
+        struct zone *z = &n->zones[i];
+        *z = cfg->zones[i];
+        z->text = strdup(cfg->zones[i].text);
+        z->ds = calloc((size_t)(z->nds ? z->nds : 1), sizeof *z->ds);
+        n->nzones++;
+        if (!z->text || !z->ds) {
+            dns_config_free(n);
+            return NULL;
+        }
+        for (int k = 0; k < z->nds; k++)
+            z->ds[k] = cfg->zones[i].ds[k] == old ? neu : cfg->zones[i].ds[k];
+        if (z->acl == old)
+            z->acl = neu;
+    }
+    return n;
+}
+
+static double elapsed(uint64_t t0) { return (double)(util_now_ns() - t0) / 1e9; }
+
+static void log_loaded(const struct dataset *ds, double secs)
+{
+    log_info("event=loaded dataset=%s entries=%zu errors=%lu seconds=%.3f", ds->label,
+             ds->type->count ? ds->type->count(ds) : 0, ds->nerrors, secs);
+}
+
+/* (Re)load every dataset that changed (or all when force), one at a time:
+ * build beside the served one, publish, free the old one. */
+static int reload(struct dns_server *srv, struct dns_config **cfgp, const struct ds_options *opt,
+                  bool force)
+{
+    int failures = 0, reloaded = 0;
+    for (int i = 0; i < (*cfgp)->nall; i++) {
+        struct dataset *old = (*cfgp)->all[i];
+        if (!force && old->priv && !dataset_changed(old))
+            continue;
+        uint64_t t0 = util_now_ns();
+        const char *colon = strchr(old->spec, ':');
+        struct dataset *neu = dataset_new(old->type, colon + 1, opt);
+        if (!neu || dataset_load(neu) < 0) {
+            log_error("event=reload-failed dataset=%s keep=%s", old->spec,
+                      old->priv ? "previous-data" : "nothing");
+            dataset_free(neu);
+            failures++;
+            continue;
+        }
+        log_loaded(neu, elapsed(t0));
+        struct dns_config *n = config_replace(*cfgp, old, neu);
+        if (!n) {
+            dataset_free(neu);
+            failures++;
+            continue;
+        }
+        struct dns_config *prev = srv ? dns_server_publish(srv, n) : *cfgp;
+        *cfgp = n;
+        dns_config_free(prev);
+        dataset_free(old);
+        reloaded++;
+    }
+    if (reloaded)
+        log_info("event=reload datasets=%d failures=%d", reloaded, failures);
+    return failures ? -1 : 0;
+}
+
+static int drop_privileges(const char *spec)
+{
+    char user[128];
+    const char *colon = strchr(spec, ':');
+    size_t ul = colon ? (size_t)(colon - spec) : strlen(spec);
+    if (ul == 0 || ul >= sizeof user) {
+        log_error("event=bad-option option=-u value=\"%s\"", spec);
+        return -1;
+    }
+    memcpy(user, spec, ul);
+    user[ul] = '\0';
+    struct passwd *pw = getpwnam(user);
+    uid_t uid;
+    gid_t gid;
+    if (pw) {
+        uid = pw->pw_uid;
+        gid = pw->pw_gid;
+    } else {
+        char *e;
+        long v = strtol(user, &e, 10);
+        if (*e || v <= 0) {
+            log_error("event=bad-option option=-u error=\"unknown user %s\"", user);
+            return -1;
+        }
+        uid = (uid_t)v;
+        gid = (gid_t)v;
+    }
+    if (colon && colon[1]) {
+        struct group *gr = getgrnam(colon + 1);
+        if (gr) {
+            gid = gr->gr_gid;
+        } else {
+            char *e;
+            long v = strtol(colon + 1, &e, 10);
+            if (*e || v < 0) {
+                log_error("event=bad-option option=-u error=\"unknown group %s\"", colon + 1);
+                return -1;
+            }
+            gid = (gid_t)v;
+        }
+    }
+    if (uid == 0) {
+        log_error("event=refused error=\"will not run as root: give -u with an unprivileged user\"");
+        return -1;
+    }
+    if (setgroups(1, &gid) < 0 || setgid(gid) < 0 || setuid(uid) < 0) {
+        log_error("event=setuid-failed user=%s error=\"%s\"", user, strerror(errno));
+        return -1;
+    }
+    if (setuid(0) == 0) {
+        log_error("event=refused error=\"could regain root after dropping privileges\"");
+        return -1;
+    }
+    return 0;
+}
+
+static int open_log(const char *spec, bool *unbuffered)
+{
+    *unbuffered = spec[0] == '+';
+    if (*unbuffered)
+        spec++;
+    if (strcmp(spec, "-") == 0)
+        return dup(STDOUT_FILENO);
+    int fd = open(spec, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0644);
+    if (fd < 0)
+        log_error("event=open-failed file=%s error=\"%s\"", spec, strerror(errno));
+    return fd;
+}
+
+static void write_stats_line(const struct dns_server *srv, const struct dns_config *cfg,
+                             const char *path, struct dns_stats *prev, bool only_stamp)
+{
+    bool rel = path[0] == '+';
+    if (rel)
+        path++;
+    FILE *f = fopen(path, "a");
+    if (!f)
+        return;
+    fprintf(f, "%ld", (long)time(NULL));
+    if (!only_stamp) {
+        struct dns_stats s;
+        dns_server_stats(srv, &s);
+        struct dns_zone_stats tot = {0};
+        for (int i = 0; i < cfg->nzones; i++) {
+            struct dns_zone_stats z = s.zone[cfg->zones[i].index];
+            if (rel) {
+                const struct dns_zone_stats *p = &prev->zone[cfg->zones[i].index];
+                z.qtot -= p->qtot, z.qok -= p->qok, z.qnxd -= p->qnxd, z.bin -= p->bin, z.bout -= p->bout;
+            }
+            fprintf(f, " %s:%llu:%llu:%llu:%llu:%llu", cfg->zones[i].text, (unsigned long long)z.qtot,
+                    (unsigned long long)z.qok, (unsigned long long)z.qnxd, (unsigned long long)z.bin,
+                    (unsigned long long)z.bout);
+        }
+        tot.qtot = s.queries, tot.qok = s.rcode[0], tot.qnxd = s.rcode[3], tot.bin = s.bytes_in,
+        tot.bout = s.bytes_out;
+        if (rel)
+            tot.qtot -= prev->queries, tot.qok -= prev->rcode[0], tot.qnxd -= prev->rcode[3],
+                tot.bin -= prev->bytes_in, tot.bout -= prev->bytes_out;
+        fprintf(f, " *:%llu:%llu:%llu:%llu:%llu", (unsigned long long)tot.qtot,
+                (unsigned long long)tot.qok, (unsigned long long)tot.qnxd, (unsigned long long)tot.bin,
+                (unsigned long long)tot.bout);
+        *prev = s;
+    }
+    fputc('\n', f);
+    fclose(f);
+}
+
+static void log_stats(const struct dns_server *srv)
+{
+    struct dns_stats s;
+    dns_server_stats(srv, &s);
+    log_info("event=stats queries=%llu answers=%llu dropped=%llu noerror=%llu nxdomain=%llu "
+             "refused=%llu formerr=%llu truncated=%llu tcp=%llu bytes_in=%llu bytes_out=%llu",
+             (unsigned long long)s.queries, (unsigned long long)s.answers,
+             (unsigned long long)s.dropped, (unsigned long long)s.rcode[0],
+             (unsigned long long)s.rcode[3], (unsigned long long)s.rcode[5],
+             (unsigned long long)s.rcode[1], (unsigned long long)s.truncated,
+             (unsigned long long)s.tcp_queries, (unsigned long long)s.bytes_in,
+             (unsigned long long)s.bytes_out);
+}
+
+int main(int argc, char **argv)
+{
+    struct options o = {.ttl = {2100, 0, 0}, .check = 60, .family = AF_UNSPEC, .threads = 0};
+    struct dns_server srv = {.tcp_idle_ms = 10000, .tcp_max_conns = 1000, .querylog_fd = -1};
+    log_init("rampart-dnsbl", LOG_LVL_INFO);
+    static const struct option longopts[] = {
+        {"threads", required_argument, NULL, 'T'},
+        {"help", no_argument, NULL, 'h'},
+        {NULL, 0, NULL, 0},
+    };
+    const char **binds = NULL;
+    int nbinds = 0;
+    int c;
+    while ((c = getopt_long(argc, argv, "u:r:w:b:46t:c:eqp:l:s:nfdvaACx:X:hD", longopts, NULL)) != -1) {
+        switch (c) {
+        case 'u': o.user = optarg; break;
+        case 'r': o.rootdir = optarg; break;
+        case 'w': o.workdir = optarg; break;
+        case 'b':
+            binds = realloc(binds, (size_t)(nbinds + 1) * sizeof *binds);
+            if (!binds)
+                return 1;
+            binds[nbinds++] = optarg;
+            break;
+        case '4': o.family = AF_INET; break;
+        case '6': o.family = AF_INET6; break;
+        case 't':
+            if (parse_ttl_option(optarg, &o.ttl) < 0) {
+                log_error("event=bad-option option=-t value=\"%s\"", optarg);
+                return 1;
+            }
+            break;
+        case 'c':
+            if (util_parse_duration(optarg, strlen(optarg), &o.check) < 0) {
+                log_error("event=bad-option option=-c value=\"%s\"", optarg);
+                return 1;
+            }
+            break;
+        case 'e': o.dsopt.allow_host_bits = true; break;
+        case 'q': o.quiet = true; break;
+        case 'p': o.pidfile = optarg; break;
+        case 'l': o.logfile = optarg; break;
+        case 's': o.statsfile = optarg; break;
+        case 'n': o.foreground = true; break;
+        case 'f': break;
+        case 'd': o.dump = true; break;
+        case 'v': o.version_level++; break;
+        case 'a': o.lazy = true; break;
+        case 'A': o.lazy = false; break;
+        case 'C': o.dsopt.no_gzip = true; break;
+        case 'x':
+        case 'X':
+            log_error("event=bad-option option=-%c error=\"extensions are not supported\"", c);
+            return 1;
+        case 'T': {
+            uint64_t v;
+            if (util_parse_uint(optarg, strlen(optarg), 1024, &v) < 0 || v == 0) {
+                log_error("event=bad-option option=--threads value=\"%s\"", optarg);
+                return 1;
+            }
+            o.threads = (int)v;
+            break;
+        }
+        case 'h': usage(stdout); return 0;
+        default: usage(stderr); return 1;
+        }
+    }
+    o.dsopt.ttl = o.ttl;
+    for (int i = optind; i < argc; i++)
+        if (add_spec(&o, argv[i]) < 0)
+            return 1;
+    if (o.nspecs == 0) {
+        log_error("event=bad-usage error=\"no zones given (zone:type:file,...)\"");
+        usage(stderr);
+        return 1;
+    }
+    struct dns_config *cfg = build_config(&o);
+    if (!cfg)
+        return 1;
+
+    if (o.dump) {
+        if (o.workdir && chdir(o.workdir) < 0) {
+            log_error("event=chdir-failed dir=%s error=\"%s\"", o.workdir, strerror(errno));
+            return 1;
+        }
+        if (reload(NULL, &cfg, &o.dsopt, true) < 0)
+            return 1;
+        dns_config_dump(cfg, stdout);
+        return 0;
+    }
+    if (nbinds == 0) {
+        log_error("event=bad-usage error=\"no address to listen on (-b)\"");
+        return 1;
+    }
+    for (int i = 0; i < nbinds; i++)
+        if (dns_listen_parse(&srv, binds[i], o.family) < 0)
+            return 1;
+    srv.nworkers = o.threads ? o.threads : util_ncpus();
+    if (dns_server_bind(&srv) < 0)
+        return 1;
+    for (int i = 0; i < srv.nlisten; i++)
+        log_info("event=listening addr=%s proto=udp,tcp", srv.listen[i].text);
+
+    if (o.pidfile) {
+        FILE *pf = fopen(o.pidfile, "w");
+        if (!pf) {
+            log_error("event=open-failed file=%s error=\"%s\"", o.pidfile, strerror(errno));
+            return 1;
+        }
+        fprintf(pf, "%ld\n", (long)getpid());
+        fclose(pf);
+    }
+    if (o.rootdir && (chroot(o.rootdir) < 0 || chdir("/") < 0)) {
+        log_error("event=chroot-failed dir=%s error=\"%s\"", o.rootdir, strerror(errno));
+        return 1;
+    }
+    if (o.workdir && chdir(o.workdir) < 0) {
+        log_error("event=chdir-failed dir=%s error=\"%s\"", o.workdir, strerror(errno));
+        return 1;
+    }
+    if (geteuid() == 0) {
+        if (!o.user) {
+            log_error("event=refused error=\"running as root: give -u user[:group] to drop privileges\"");
+            return 1;
+        }
+        if (drop_privileges(o.user) < 0)
+            return 1;
+    }
+    bool qlog_unbuf = false;
+    if (o.logfile) {
+        srv.querylog_fd = open_log(o.logfile, &qlog_unbuf);
+        if (srv.querylog_fd < 0)
+            return 1;
+        srv.querylog_unbuffered = qlog_unbuf;
+    }
+
+    /* Signals arrive through a signalfd on the main thread only. */
+    sigset_t sigs;
+    sigemptyset(&sigs);
+    sigaddset(&sigs, SIGHUP);
+    sigaddset(&sigs, SIGUSR1);
+    sigaddset(&sigs, SIGUSR2);
+    sigaddset(&sigs, SIGTERM);
+    sigaddset(&sigs, SIGINT);
+    pthread_sigmask(SIG_BLOCK, &sigs, NULL);
+    signal(SIGPIPE, SIG_IGN);
+
+    uint64_t t0 = util_now_ns();
+    if (!o.quiet) {
+        if (reload(NULL, &cfg, &o.dsopt, true) < 0) {
+            log_error("event=start-failed error=\"zone load failed (use -q to start anyway)\"");
+            return 1;
+        }
+    }
+    if (!o.foreground) {
+        if (daemon(1, 0) < 0) {
+            log_error("event=daemon-failed error=\"%s\"", strerror(errno));
+            return 1;
+        }
+        log_use_syslog();
+        if (o.pidfile) {
+            FILE *pf = fopen(o.pidfile, "w");
+            if (pf) {
+                fprintf(pf, "%ld\n", (long)getpid());
+                fclose(pf);
+            }
+        }
+    }
+    int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
+    atomic_store(&srv.cfg, cfg);
+    if (dns_server_start(&srv) < 0)
+        return 1;
+    if (o.quiet)
+        reload(&srv, &cfg, &o.dsopt, true);
+    log_info("event=started version=%s zones=%d datasets=%d threads=%d load_seconds=%.3f",
+             RAMPART_VERSION, cfg->nzones, cfg->nall, srv.nworkers, elapsed(t0));
+
+    struct dns_stats prev;
+    memset(&prev, 0, sizeof prev);
+    if (o.statsfile)
+        write_stats_line(&srv, cfg, o.statsfile, &prev, true);
+    uint64_t next_check = util_now_ns() + (uint64_t)o.check * 1000000000ull;
+    bool running = true;
+    while (running) {
+        struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+        int timeout = o.check ? 1000 : -1;
+        int r = poll(&pfd, 1, timeout);
+        if (r > 0) {
+            struct signalfd_siginfo si;
+            if (read(sfd, &si, sizeof si) == sizeof si) {
+                switch (si.ssi_signo) {
+                case SIGHUP:
+                    if (o.logfile && strcmp(o.logfile, "-") != 0 && strcmp(o.logfile, "+-") != 0) {
+                        int fd = open_log(o.logfile, &qlog_unbuf);
+                        if (fd >= 0) {
+                            int oldfd = srv.querylog_fd;
+                            dup2(fd, oldfd);
+                            close(fd);
+                        }
+                    }
+                    reload(&srv, &cfg, &o.dsopt, false);
+                    break;
+                case SIGUSR1: log_stats(&srv); break;
+                case SIGUSR2:
+                    log_stats(&srv);
+                    dns_server_reset_stats(&srv);
+                    memset(&prev, 0, sizeof prev);
+                    if (o.statsfile)
+                        write_stats_line(&srv, cfg, o.statsfile, &prev, true);
+                    break;
+                default: running = false; break;
+                }
+            }
+        }
+        if (o.check && util_now_ns() >= next_check) {
+            next_check = util_now_ns() + (uint64_t)o.check * 1000000000ull;
+            reload(&srv, &cfg, &o.dsopt, false);
+            if (o.statsfile)
+                write_stats_line(&srv, cfg, o.statsfile, &prev, false);
+        }
+    }
+    log_stats(&srv);
+    if (o.statsfile)
+        write_stats_line(&srv, cfg, o.statsfile, &prev, true);
+    dns_server_stop(&srv);
+    log_info("event=stopped");
+    for (int i = 0; i < cfg->nall; i++)
+        dataset_free(cfg->all[i]);
+    dns_config_free(cfg);
+    for (int i = 0; i < o.nspecs; i++) {
+        free(o.specs[i].zone);
+        free(o.specs[i].files);
+    }
+    free(o.specs);
+    free(binds);
+    return 0;
+}

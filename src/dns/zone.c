@@ -1,0 +1,427 @@
+/*
+ * zone.c: the answer path.
+ *
+ * For a query: find the most specific zone that the name is in (rbldnsd's
+ * rule: only that zone is consulted), apply the ACLs, ask each dataset of the
+ * zone about the name relative to the zone, then decide the rcode:
+ *   some dataset found the name       -> NOERROR with its records (maybe none
+ *                                        of the asked type: NODATA)
+ *   a name exists below it (RFC 8020) -> NOERROR, no records
+ *   the apex                          -> NOERROR (SOA/NS from $SOA/$NS)
+ *   otherwise                         -> NXDOMAIN
+ * Positive answers carry the zone's NS records in the authority section unless
+ * lazy (-a); negative ones carry the SOA, whose TTL is the SOA minimum.
+ */
+#include "zone.h"
+
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "answer.h"
+
+const char *dns_version_string = "rampart-dnsbl " RAMPART_VERSION;
+
+void ds_query_set_rel(struct ds_query *dq, int rel)
+{
+    const struct dns_query *q = dq->q;
+    dq->rel = rel;
+    dq->ip4_octets = 0;
+    dq->ip6_nibbles = 0;
+    if (rel >= 1 && rel <= 4) {
+        uint32_t a = 0;
+        int k;
+        for (k = 0; k < rel; k++) {
+            const uint8_t *l = q->qname + q->label_off[rel - 1 - k];
+            if (l[0] == 0 || l[0] > 3)
+                break;
+            unsigned v = 0;
+            int i;
+            for (i = 1; i <= l[0] && l[i] >= '0' && l[i] <= '9'; i++)
+                v = v * 10 + (unsigned)(l[i] - '0');
+            if (i <= l[0] || v > 255)
+                break;
+            a |= v << (24 - 8 * k);
+        }
+        if (k == rel) {
+            dq->ip4_octets = rel;
+            dq->ip4 = a;
+        }
+    }
+    if (rel >= 1 && rel <= 32) {
+        memset(dq->ip6, 0, sizeof dq->ip6);
+        int k;
+        for (k = 0; k < rel; k++) {
+            const uint8_t *l = q->qname + q->label_off[rel - 1 - k];
+            if (l[0] != 1)
+                break;
+            int c = l[1], v;
+            if (c >= '0' && c <= '9')
+                v = c - '0';
+            else if (c >= 'a' && c <= 'f')
+                v = c - 'a' + 10;
+            else
+                break;
+            dq->ip6[k / 2] |= (uint8_t)(k % 2 ? v : v << 4);
+        }
+        if (k == rel)
+            dq->ip6_nibbles = rel;
+    }
+}
+
+static const struct ds_soa *zone_soa(const struct zone *z, const struct dataset **from)
+{
+    for (int i = 0; i < z->nds; i++)
+        if (z->ds[i]->soa.present) {
+            *from = z->ds[i];
+            return &z->ds[i]->soa;
+        }
+    return NULL;
+}
+
+static const struct ds_ns *zone_ns(const struct zone *z, const struct dataset **from)
+{
+    for (int i = 0; i < z->nds; i++)
+        if (z->ds[i]->ns.present && z->ds[i]->ns.count > 0) {
+            *from = z->ds[i];
+            return &z->ds[i]->ns;
+        }
+    return NULL;
+}
+
+/* Records owned by the zone apex: a pointer into the question name. */
+static void apex_rr_begin(struct wbuf *w, uint16_t apex_ptr, uint16_t type, uint32_t ttl)
+{
+    wbuf_u16(w, (uint16_t)(0xc000 | apex_ptr));
+    wbuf_u16(w, type);
+    wbuf_u16(w, DNS_C_IN);
+    wbuf_u32(w, ttl);
+}
+
+static void write_name(struct wbuf *w, const uint8_t *name)
+{
+    size_t n = 0;
+    while (name[n])
+        n += (size_t)name[n] + 1;
+    wbuf_bytes(w, name, n + 1);
+}
+
+static size_t name_len(const uint8_t *name)
+{
+    size_t n = 0;
+    while (name[n])
+        n += (size_t)name[n] + 1;
+    return n + 1;
+}
+
+/* Returns 1 if written, 0 if it did not fit (buffer rolled back). */
+static int add_soa(struct wbuf *w, uint16_t apex, const struct ds_soa *soa, uint32_t ttl)
+{
+    size_t mark = w->len;
+    apex_rr_begin(w, apex, DNS_T_SOA, ttl);
+    wbuf_u16(w, (uint16_t)(name_len(soa->mname) + name_len(soa->rname) + 20));
+    write_name(w, soa->mname);
+    write_name(w, soa->rname);
+    wbuf_u32(w, soa->serial);
+    wbuf_u32(w, soa->refresh);
+    wbuf_u32(w, soa->retry);
+    wbuf_u32(w, soa->expire);
+    wbuf_u32(w, soa->minttl);
+    if (w->err) {
+        w->err = false;
+        w->len = mark;
+        return 0;
+    }
+    return 1;
+}
+
+/* The whole NS RRset or nothing. Returns the count written. */
+static int add_ns(struct wbuf *w, uint16_t apex, const struct ds_ns *ns, uint32_t ttl)
+{
+    size_t mark = w->len;
+    for (int i = 0; i < ns->count; i++) {
+        apex_rr_begin(w, apex, DNS_T_NS, ttl);
+        wbuf_u16(w, (uint16_t)name_len(ns->name[i]));
+        write_name(w, ns->name[i]);
+    }
+    if (w->err) {
+        w->err = false;
+        w->len = mark;
+        return 0;
+    }
+    return ns->count;
+}
+
+static void set_counts(struct wbuf *w, uint16_t an, uint16_t ns, uint16_t ar)
+{
+    wbuf_put_u16_at(w, 6, an);
+    wbuf_put_u16_at(w, 8, ns);
+    wbuf_put_u16_at(w, 10, ar);
+}
+
+static size_t finish(struct dns_answer *a, const struct dns_query *q, uint16_t ns, int rcode)
+{
+    struct wbuf *w = &a->w;
+    wbuf_put_u16_at(w, 2, (uint16_t)((w->data[2] << 8 | w->data[3]) | (rcode & 0xf)));
+    set_counts(w, a->ancount, ns, 0);
+    if (q->edns) {
+        /* room for OPT (11 bytes) was reserved by shrinking the cap */
+        w->cap += 11;
+        dns_write_opt(w, rcode);
+    }
+    return w->err ? 0 : w->len;
+}
+
+static size_t answer_version(const uint8_t *pkt, const struct dns_query *q,
+                             const struct dns_config *cfg, struct dns_answer *a)
+{
+    static const uint8_t vb[] = "\7version\4bind";
+    static const uint8_t vs[] = "\7version\6server";
+    bool is_version = (q->qname_len == sizeof vb && memcmp(q->qname, vb, sizeof vb) == 0) ||
+                      (q->qname_len == sizeof vs && memcmp(q->qname, vs, sizeof vs) == 0);
+    if (!is_version || cfg->version == VERSION_REFUSE)
+        return finish(a, q, 0, DNS_R_REFUSED);
+    dns_write_header(&a->w, pkt, q, DNS_F_AA, 0);
+    if (q->qtype == DNS_T_TXT || q->qtype == DNS_T_ANY) {
+        const char *v = cfg->version == VERSION_FULL ? dns_version_string : "rampart-dnsbl";
+        size_t l = strlen(v);
+        wbuf_u16(&a->w, 0xc00c);
+        wbuf_u16(&a->w, DNS_T_TXT);
+        wbuf_u16(&a->w, DNS_C_CH);
+        wbuf_u32(&a->w, 0);
+        wbuf_u16(&a->w, (uint16_t)(l + 1));
+        wbuf_u8(&a->w, (uint8_t)l);
+        wbuf_bytes(&a->w, v, l);
+        a->ancount = 1;
+    }
+    return finish(a, q, 0, DNS_R_NOERROR);
+}
+
+static void fmt_peer(const struct sockaddr_storage *peer, char *out, size_t cap)
+{
+    if (peer->ss_family == AF_INET)
+        inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, out, (socklen_t)cap);
+    else
+        inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, out, (socklen_t)cap);
+}
+
+size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t len, uint8_t *out,
+                        size_t outcap, bool tcp, const struct sockaddr_storage *peer,
+                        struct dns_stats *st)
+{
+    struct dns_query q;
+    st->queries++;
+    st->bytes_in += len;
+    int pr = dns_query_parse(pkt, len, &q);
+    if (pr == DNS_PARSE_DROP) {
+        st->dropped++;
+        return 0;
+    }
+    if (pr != DNS_PARSE_OK) {
+        st->rcode[pr & 0xf]++;
+        size_t n = dns_write_error(out, outcap, pkt, len, &q, pr);
+        st->bytes_out += n;
+        return n;
+    }
+    size_t limit = DNS_TCP_MAX;
+    if (!tcp)
+        limit = q.edns ? (q.edns_size < cfg->max_udp ? q.edns_size : cfg->max_udp) : DNS_UDP_MIN;
+    if (limit > outcap)
+        limit = outcap;
+    struct dns_answer a = {.q = &q};
+    a.w = wbuf_make(out, limit - (q.edns ? 11 : 0));
+    dns_write_header(&a.w, pkt, &q, 0, 0);
+    if (a.w.err) {
+        st->dropped++;
+        return 0;
+    }
+    size_t n;
+    int rcode = DNS_R_REFUSED;
+    int zi = -1;
+
+    if (q.qclass == DNS_C_CH) {
+        n = answer_version(pkt, &q, cfg, &a);
+        rcode = (out[3] & 0xf);
+        goto done;
+    }
+    /* the most specific zone containing the name */
+    const struct zone *z = NULL;
+    int rel = 0;
+    for (int i = 0; i < cfg->nzones; i++) {
+        const struct zone *c = &cfg->zones[i];
+        if (z && c->nlabels <= z->nlabels)
+            continue;
+        int r = dns_name_suffix(&q, c->name, c->nlabels);
+        if (r >= 0) {
+            z = c;
+            rel = r;
+        }
+    }
+    if (!z || (q.qclass != DNS_C_IN && q.qclass != DNS_C_ANY) || q.qtype == DNS_T_AXFR ||
+        q.qtype == DNS_T_IXFR) {
+        n = finish(&a, &q, 0, DNS_R_REFUSED);
+        goto done;
+    }
+    zi = z->index;
+    if (zi < DNS_STATS_MAX_ZONES) {
+        st->zone[zi].qtot++;
+        st->zone[zi].bin += len;
+    }
+
+    /* ACLs: the global one and the zone's; the strongest action wins */
+    enum acl_action act = ACL_NONE;
+    const struct ds_value *acl_val = NULL;
+    const struct dataset *acls[2] = {cfg->global_acl, z->acl};
+    for (int i = 0; i < 2; i++) {
+        if (!acls[i] || !peer)
+            continue;
+        const struct ds_value *v = NULL;
+        enum acl_action x = acl_check(acls[i], peer, &v);
+        if (x == ACL_NONE)
+            continue;
+        if (act == ACL_NONE || x < act || (x == ACL_VALUE && act == ACL_VALUE && i == 0)) {
+            if (!(act == ACL_VALUE && x == ACL_VALUE && acl_val))
+                acl_val = v;
+            act = x;
+        }
+    }
+    if (act == ACL_IGNORE) {
+        st->dropped++;
+        return 0;
+    }
+    if (act == ACL_REFUSE) {
+        n = finish(&a, &q, 0, DNS_R_REFUSED);
+        goto done;
+    }
+
+    const struct dataset *soa_ds = NULL, *ns_ds = NULL;
+    const struct ds_soa *soa = zone_soa(z, &soa_ds);
+    const struct ds_ns *ns = zone_ns(z, &ns_ds);
+    uint16_t apex = (uint16_t)(DNS_HEADER_SIZE + q.label_off[rel]);
+    uint32_t soa_ttl = soa ? (soa->ttl ? soa->ttl : soa_ds->ttl) : 0;
+    uint32_t ns_ttl = ns ? (ns->ttl ? ns->ttl : ns_ds->ttl) : 0;
+
+    if (rel == 0 && ((q.qtype == DNS_T_SOA && !soa) || (q.qtype == DNS_T_NS && !ns))) {
+        n = finish(&a, &q, 0, DNS_R_REFUSED);
+        goto done;
+    }
+    a.w.data[2] |= DNS_F_AA >> 8;
+
+    enum ds_result found = rel == 0 ? DS_FOUND : DS_NONE;
+    if (rel == 0) {
+        if (soa && ans_wants(&a, DNS_T_SOA)) {
+            if (add_soa(&a.w, apex, soa, soa_ttl))
+                a.ancount++;
+            else
+                a.tc = true;
+        }
+        if (ns && ans_wants(&a, DNS_T_NS)) {
+            int c = add_ns(&a.w, apex, ns, ns_ttl);
+            if (c)
+                a.ancount = (uint16_t)(a.ancount + c);
+            else
+                a.tc = true;
+        }
+    }
+    struct ds_query dq = {.q = &q, .peer = peer};
+    ds_query_set_rel(&dq, rel);
+    time_t now = 0;
+    for (int i = 0; i < z->nds; i++) {
+        const struct dataset *d = z->ds[i];
+        bool is_generic = d->type == &ds_type_generic;
+        if (!d->priv)
+            continue;
+        if ((act == ACL_EMPTY || act == ACL_VALUE) && !is_generic && d->type != &ds_type_combined)
+            continue;
+        if (d->expires) {
+            if (!now)
+                now = time(NULL);
+            if (d->expires < now)
+                continue;
+        }
+        enum ds_result r = d->type->query(d, &dq, &a);
+        if (r == DS_FOUND || (r == DS_ENT && found != DS_FOUND))
+            found = r;
+    }
+    if (act == ACL_VALUE && rel > 0 && (dq.ip4_octets == 4 || dq.ip6_nibbles == 32 || found != DS_FOUND)) {
+        char entry[64];
+        fmt_peer(peer, entry, sizeof entry);
+        if (ans_wants(&a, DNS_T_A))
+            ans_add_a(&a, z->nds ? z->ds[0]->ttl : 0, acl_val->a);
+        if (acl_val->txt && ans_wants(&a, DNS_T_TXT))
+            ans_add_txt(&a, z->nds ? z->ds[0]->ttl : 0, acl_val->txt, entry);
+        found = DS_FOUND;
+    }
+
+    if (a.tc) {
+        /* an answer record did not fit: send the header and question only */
+        st->truncated++;
+        dns_write_header(&a.w, pkt, &q, DNS_F_AA | DNS_F_TC, 0);
+        a.ancount = 0;
+        n = finish(&a, &q, 0, DNS_R_NOERROR);
+        rcode = DNS_R_NOERROR;
+        goto done;
+    }
+    rcode = found != DS_NONE ? DNS_R_NOERROR : DNS_R_NXDOMAIN;
+    uint16_t nscount = 0;
+    if (a.ancount > 0) {
+        if (ns && !cfg->lazy)
+            nscount = (uint16_t)add_ns(&a.w, apex, ns, ns_ttl);
+    } else if (soa) {
+        uint32_t neg = soa->minttl < soa_ttl ? soa->minttl : soa_ttl;
+        nscount = (uint16_t)add_soa(&a.w, apex, soa, neg);
+    }
+    n = finish(&a, &q, nscount, rcode);
+done:
+    st->rcode[rcode & 0xf]++;
+    st->answers += n > 0;
+    st->bytes_out += n;
+    if (zi >= 0 && zi < DNS_STATS_MAX_ZONES) {
+        if (rcode == DNS_R_NOERROR)
+            st->zone[zi].qok++;
+        else if (rcode == DNS_R_NXDOMAIN)
+            st->zone[zi].qnxd++;
+        st->zone[zi].bout += n;
+    }
+    return n;
+}
+
+void dns_config_free(struct dns_config *cfg)
+{
+    if (!cfg)
+        return;
+    for (int i = 0; i < cfg->nzones; i++) {
+        free(cfg->zones[i].ds);
+        free(cfg->zones[i].text);
+    }
+    free(cfg->zones);
+    free(cfg->all);
+    free(cfg);
+}
+
+void dns_config_dump(const struct dns_config *cfg, FILE *out)
+{
+    for (int i = 0; i < cfg->nzones; i++) {
+        const struct zone *z = &cfg->zones[i];
+        fprintf(out, "$ORIGIN %s.\n", z->text);
+        const struct dataset *from;
+        const struct ds_soa *soa = zone_soa(z, &from);
+        if (soa) {
+            char m[DNS_MAX_NAME + 1], r[DNS_MAX_NAME + 1];
+            dns_name_to_text(soa->mname, m, sizeof m);
+            dns_name_to_text(soa->rname, r, sizeof r);
+            fprintf(out, "@\t%u\tIN\tSOA\t%s. %s. %u %u %u %u %u\n", soa->ttl ? soa->ttl : from->ttl,
+                    m, r, soa->serial, soa->refresh, soa->retry, soa->expire, soa->minttl);
+        }
+        const struct ds_ns *ns = zone_ns(z, &from);
+        for (int k = 0; ns && k < ns->count; k++) {
+            char t[DNS_MAX_NAME + 1];
+            dns_name_to_text(ns->name[k], t, sizeof t);
+            fprintf(out, "@\t%u\tIN\tNS\t%s.\n", ns->ttl ? ns->ttl : from->ttl, t);
+        }
+        for (int k = 0; k < z->nds; k++)
+            if (z->ds[k]->type->dump && z->ds[k]->priv)
+                z->ds[k]->type->dump(z->ds[k], z->name, out);
+    }
+}

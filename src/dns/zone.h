@@ -1,0 +1,79 @@
+/*
+ * zone: the served configuration (zones made of datasets) and the answer path.
+ *
+ * A struct dns_config is immutable once published: workers read it through
+ * an atomic pointer, the reloader builds a new one beside it and swaps it in
+ * (server.h). dns_answer_query() is the whole answer path: parse, find the zone,
+ * ask its datasets, write the answer. It does not allocate, lock or log.
+ */
+#ifndef RAMPART_DNS_ZONE_H
+#define RAMPART_DNS_ZONE_H
+
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stdint.h>
+#include <sys/socket.h>
+
+#include "dataset.h"
+#include "wire.h"
+
+struct zone {
+    uint8_t name[DNS_MAX_NAME + 1];   /* lowercased wire */
+    char *text;
+    int nlabels;
+    struct dataset **ds;              /* data datasets, in command-line order */
+    int nds;
+    struct dataset *acl;              /* at most one */
+    int index;                        /* position in the config: stable across reloads */
+};
+
+enum version_mode { VERSION_FULL = 0, VERSION_NAME_ONLY = 1, VERSION_REFUSE = 2 };
+
+struct dns_config {
+    struct zone *zones;
+    int nzones;
+    struct dataset *global_acl;
+    struct dataset **all;             /* every distinct dataset once */
+    int nall;
+    bool lazy;                        /* -a: no NS in the authority section */
+    enum version_mode version;
+    uint16_t max_udp;                 /* largest UDP answer we send (EDNS) */
+};
+
+/// Per-worker counters; summed on read. Zone counters are indexed by zone->index.
+struct dns_zone_stats {
+    uint64_t qtot, qok, qnxd, bin, bout;
+};
+
+enum { DNS_STATS_MAX_ZONES = 256 };
+
+struct dns_stats {
+    uint64_t queries, answers, dropped, bytes_in, bytes_out;
+    uint64_t rcode[16];
+    uint64_t truncated, tcp_queries;
+    struct dns_zone_stats zone[DNS_STATS_MAX_ZONES];
+};
+
+/// Fill a ds_query's relative-name fields for `rel` labels below its base.
+void ds_query_set_rel(struct ds_query *dq, int rel);
+
+/// ACL lookup (ds_other.c): the action for this client, and the value for ACL_VALUE.
+enum acl_action acl_check(const struct dataset *ds, const struct sockaddr_storage *peer,
+                          const struct ds_value **value);
+
+/// Answer one query packet. `limit` is the transport's size limit (0 = UDP:
+/// 512 or the EDNS size up to cfg->max_udp). Returns the answer length, or 0
+/// when nothing must be sent (a response packet, an ACL "ignore").
+size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t len, uint8_t *out,
+                        size_t outcap, bool tcp, const struct sockaddr_storage *peer,
+                        struct dns_stats *st);
+
+/// Free a config (not its datasets: they may be shared with the next config).
+void dns_config_free(struct dns_config *cfg);
+
+/// Write every zone in BIND format (-d).
+void dns_config_dump(const struct dns_config *cfg, FILE *out);
+
+extern const char *dns_version_string;
+
+#endif
