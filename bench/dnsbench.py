@@ -105,7 +105,7 @@ class Dataset:
     def __init__(self, name, title, zones, queries, gen_argv):
         self.name, self.title, self.zones, self.queries = name, title, zones, queries
         self.gen_argv = gen_argv
-        self.probe = None       # a listed name, used to detect readiness
+        self.probes = None      # a listed name per zone, to detect readiness
         self.gen_seconds = None
 
 
@@ -157,17 +157,21 @@ def generate(ds):
         with open(stamp) as f:
             saved = json.load(f)
         if saved.get("key") == stamp_text:
-            ds.probe, ds.gen_seconds = saved["probe"], saved["seconds"]
+            ds.probes, ds.gen_seconds = saved["probes"], saved["seconds"]
             return
     if ds.name == "mixed":
         os.makedirs(os.path.join(DATA, "mixed"), exist_ok=True)
     t0 = time.monotonic()
     out = subprocess.run(ds.gen_argv, check=True, capture_output=True, text=True).stdout
     ds.gen_seconds = time.monotonic() - t0
-    ds.probe = out.split()[1]
+    ds.probes = probes_of(out)
     with open(stamp, "w") as f:
-        json.dump({"key": stamp_text, "probe": ds.probe, "seconds": ds.gen_seconds}, f)
+        json.dump({"key": stamp_text, "probes": ds.probes, "seconds": ds.gen_seconds}, f)
     log(f"generated {ds.name} in {ds.gen_seconds:.1f} s")
+
+
+def probes_of(gen_output):
+    return [line.split()[1] for line in gen_output.splitlines() if line.startswith("probe ")]
 
 
 def file_mib(path):
@@ -355,25 +359,30 @@ def answer_of(wire):
     return dns.rcode.to_text(msg.rcode()), addrs
 
 
-def wait_ready(proc, port, probe, echo_only):
-    """Seconds from exec until the first correct answer to `probe`.  A query
-    goes out every 10 ms; the server must answer NOERROR with A 127.0.0.2
-    (the floor, which has no data, must echo with QR=1)."""
+def wait_ready(proc, port, probes, echo_only):
+    """Seconds from exec until the first correct answer for every zone.  Every
+    10 ms a query goes out for each probe (a listed name per zone) not yet
+    answered; the answer must be NOERROR with A 127.0.0.2 (the floor, which
+    has no data, only has to echo with QR=1)."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
     sock.connect(("127.0.0.1", port))
     sock.setblocking(False)
     limit_kb = MEM_LIMIT_GB * 2**20
     next_send = next_check = proc.t0
     qid = 0
+    waiting = {}                          # query id -> probe index
+    pending = set(range(len(probes)))
     try:
         while True:
             now = time.monotonic()
             if now >= next_send:
-                qid = (qid + 1) & 0xffff
-                try:
-                    sock.send(query_wire(probe, qid))
-                except OSError:
-                    pass                    # ICMP port unreachable: not bound yet
+                for k in sorted(pending):
+                    qid = (qid + 1) & 0xffff
+                    waiting[qid] = k
+                    try:
+                        sock.send(query_wire(probes[k], qid))
+                    except OSError:
+                        pass                # ICMP port unreachable: not bound yet
                 next_send = max(next_send + 0.01, now)
             if now >= next_check:
                 why = proc.exited()
@@ -396,13 +405,18 @@ def wait_ready(proc, port, probe, echo_only):
             t = time.monotonic() - proc.t0
             if len(wire) < 12 or not wire[2] & 0x80:
                 continue
-            if echo_only:
-                return t
-            try:
-                rcode, addrs = answer_of(wire)
-            except Exception:
+            k = waiting.get(int.from_bytes(wire[:2], "big"))
+            if k is None:
                 continue
-            if rcode == "NOERROR" and "127.0.0.2" in addrs:
+            if not echo_only:
+                try:
+                    rcode, addrs = answer_of(wire)
+                except Exception:
+                    continue
+                if rcode != "NOERROR" or "127.0.0.2" not in addrs:
+                    continue
+            pending.discard(k)
+            if not pending:
                 return t
     finally:
         sock.close()
@@ -485,9 +499,9 @@ def run_client(argv, timeout):
 def load_run(proc, port, queries, seconds, rate):
     """One dnsperf run; returns its counters plus the server's and dnsperf's CPU."""
     argv = dnsperf_argv(port, queries, seconds, rate)
-    c0 = proc.cpu_seconds()
+    c0, w0 = proc.cpu_seconds(), time.monotonic()
     code, text, client_cpu = run_client(argv, seconds + 60)
-    c1 = proc.cpu_seconds()
+    c1, wall = proc.cpu_seconds(), time.monotonic() - w0
     if code != 0:
         raise CellFailed(f"dnsperf exited with {code}: {text.strip()[-120:]}")
     r = parse_dnsperf(text)
@@ -496,6 +510,7 @@ def load_run(proc, port, queries, seconds, rate):
         raise CellFailed("server " + why + " under load")
     r["server_cpu"] = c1 - c0
     r["client_cpu"] = client_cpu
+    r["client_wall"] = wall
     r["us_per_query"] = 1e6 * r["server_cpu"] / r["completed"] if r["completed"] else None
     return r
 
@@ -512,7 +527,7 @@ def summarize(runs):
     out["server_cpu_pct"] = median_of(
         [{"v": 100 * r["server_cpu"] / r["runtime"]} for r in runs], "v")
     out["client_cpu_pct"] = median_of(
-        [{"v": 100 * r["client_cpu"] / r["runtime"]} for r in runs], "v")
+        [{"v": 100 * r["client_cpu"] / r["client_wall"]} for r in runs], "v")
     out["lost_pct"] = median_of([{"v": 100 * r["lost"] / max(r["sent"], 1)} for r in runs], "v")
     out["rcodes"] = runs[0]["rcodes"] if runs else ""
     return out
@@ -641,7 +656,7 @@ def measure(server, ds):
         cell["command"] = " ".join(["taskset", "-c", SERVER_CPU] + argv)
         proc = Proc(server.name, argv, f"{server.name}-{ds.name}")
         proc.start()
-        cell["ready_s"] = wait_ready(proc, port, ds.probe, server.echo_only)
+        cell["ready_s"] = wait_ready(proc, port, ds.probes, server.echo_only)
         cell["memory_ready"] = proc.memory()
         log(f"{server.name} {ds.name}: ready in {cell['ready_s']:.2f} s, "
             f"RSS {cell['memory_ready']['rss_kb'] / 1024:.0f} MiB")
@@ -713,7 +728,7 @@ def reload_test(label, argv_fn, missing, base_ds, entries, port_offset):
         out = subprocess.run([os.path.join(BIN, "gen"), "ip4", SEED, "bl.example",
                               str(k * entries // 10), str(entries), path, "-", "-", "0"],
                              check=True, capture_output=True, text=True).stdout
-        variants.append((path, out.split()[1]))
+        variants.append((path, probes_of(out)[0]))
     make_world_readable(workdir)
     ds = Dataset(base_ds.name, "", [Zone("bl.example", "ip4set", datafile, None)],
                  base_ds.queries, None)
@@ -724,7 +739,7 @@ def reload_test(label, argv_fn, missing, base_ds, entries, port_offset):
         row["command"] = " ".join(["taskset", "-c", SERVER_CPU] + argv)
         proc = Proc(label, argv, "reload-" + label.replace(" ", ""))
         proc.start()
-        wait_ready(proc, port, base_ds.probe, False)
+        wait_ready(proc, port, base_ds.probes, False)
         dnsperf = subprocess.Popen(dnsperf_argv(port, ds.queries, RELOAD_SECONDS, RELOAD_RATE),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         t_start = time.monotonic()

@@ -23,7 +23,7 @@
  *       DIR/{ip4,ip6,dom}.rbl (ip4set, ip6trie, dnset), DIR/{ip4,ip6,dom}.zone
  *       and DIR/queries, for zones ip4.mix.example (50k IPv4 /32),
  *       ip6.mix.example (12.5k /64 + 12.5k /128), dom.mix.example (25k names,
- *       one in five listed with its subdomains).  Prints one "probe" line.
+ *       one in five listed with its subdomains).  Prints a "probe" line per zone.
  */
 #include <inttypes.h>
 #include <stdint.h>
@@ -182,14 +182,15 @@ static char *put_nibbles_rev(char *p, uint64_t v, int count)  /* low nibble firs
     return p;
 }
 
-/* Reversed-nibble name of hi:lo without the zone, ending in '.'; /64 gives 16 labels. */
+/* Reversed-nibble name of hi:lo, relative to the zone (no trailing dot);
+ * a /64 gives 16 labels, a full address 32. */
 static void ip6_rev(char *out, uint64_t hi, uint64_t lo, int full)
 {
     char *p = out;
     if (full)
         p = put_nibbles_rev(p, lo, 16);
     p = put_nibbles_rev(p, hi, 16);
-    *p = 0;
+    p[-1] = 0;
 }
 
 static void ip6_text(char *out, size_t n, uint64_t hi, uint64_t lo, int prefix64)
@@ -300,7 +301,7 @@ static int cmd_mixed(int argc, char **argv)
                 lo = splitmix64(&rng);
             }
             ip6_rev(rev, hi, lo, 1);
-            fprintf(qf, "%s" Z6 " A\n", rev);
+            fprintf(qf, "%s." Z6 " A\n", rev);
         } else {
             uint64_t i = r2 % MIX_DOM;
             domain_name(name, sizeof name, seed, hit ? 'l' : 'u', hit ? i : r2 >> 20);
@@ -310,8 +311,15 @@ static int cmd_mixed(int argc, char **argv)
                 fprintf(qf, "%s." ZD " A\n", name);
         }
     }
+    /* One probe per zone: the last entry of each file. */
+    uint64_t hi, lo;
     *put_ip4(rev, perm32(seed, 2 * (MIX_IP4 - 1)), 1) = 0;
     printf("probe %s." Z4 "\n", rev);
+    ip6_entry(seed, MIX_IP6 - 1, &hi, &lo);
+    ip6_rev(rev, hi, lo, 1);
+    printf("probe %s." Z6 "\n", rev);
+    domain_name(name, sizeof name, seed, 'l', MIX_DOM - 1);
+    printf("probe %s." ZD "\n", name);
     FILE *all[] = { r4, z4, r6, z6, rd, zd };
     for (int k = 0; k < 6; k++)
         close_out(all[k], path[k]);

@@ -40,12 +40,6 @@
 #include "server.h"
 #include "zone.h"
 
-struct zone_spec {
-    char *zone;       /* "" for the global ACL */
-    const struct ds_type *type;
-    char *files;
-};
-
 struct options {
     const char *user, *rootdir, *workdir, *pidfile, *logfile, *statsfile;
     struct ttl_policy ttl;
@@ -55,7 +49,7 @@ struct options {
     int family;
     int threads;
     struct ds_options dsopt;
-    struct zone_spec *specs;
+    const char **specs;
     int nspecs;
 };
 
@@ -110,216 +104,6 @@ static int parse_ttl_option(const char *arg, struct ttl_policy *t)
         p = c + 1;
     }
     return 0;
-}
-
-static int add_spec(struct options *o, const char *arg)
-{
-    const char *c1 = strchr(arg, ':');
-    const char *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
-    if (!c2) {
-        log_error("event=bad-zone-spec spec=\"%s\" error=\"expected zone:type:file[,file...]\"", arg);
-        return -1;
-    }
-    char type[32];
-    size_t tl = (size_t)(c2 - c1 - 1);
-    if (tl >= sizeof type) {
-        log_error("event=bad-zone-spec spec=\"%s\" error=\"unknown dataset type\"", arg);
-        return -1;
-    }
-    memcpy(type, c1 + 1, tl);
-    type[tl] = '\0';
-    const struct ds_type *t = ds_type_find(type);
-    if (!t) {
-        log_error("event=bad-zone-spec spec=\"%s\" error=\"unknown dataset type %s\"", arg, type);
-        return -1;
-    }
-    if (c1 == arg && t != &ds_type_acl) {
-        log_error("event=bad-zone-spec spec=\"%s\" error=\"empty zone name (allowed for acl only)\"", arg);
-        return -1;
-    }
-    if (!c2[1]) {
-        log_error("event=bad-zone-spec spec=\"%s\" error=\"no files given\"", arg);
-        return -1;
-    }
-    struct zone_spec *v = realloc(o->specs, (size_t)(o->nspecs + 1) * sizeof *v);
-    if (!v)
-        return -1;
-    o->specs = v;
-    struct zone_spec *z = &v[o->nspecs++];
-    z->zone = strndup(arg, (size_t)(c1 - arg));
-    z->type = t;
-    z->files = strdup(c2 + 1);
-    return (z->zone && z->files) ? 0 : -1;
-}
-
-/* Build the first config: zones in command-line order, datasets shared when
- * the same type:files appears more than once. Datasets are not loaded yet. */
-static struct dns_config *build_config(const struct options *o)
-{
-    struct dns_config *cfg = calloc(1, sizeof *cfg);
-    if (!cfg)
-        return NULL;
-    cfg->lazy = o->lazy;
-    cfg->version = o->version_level > 2 ? VERSION_REFUSE : (enum version_mode)o->version_level;
-    cfg->max_udp = DNS_EDNS_DEFAULT;
-    cfg->zones = calloc((size_t)o->nspecs, sizeof *cfg->zones);
-    cfg->all = calloc((size_t)o->nspecs, sizeof *cfg->all);
-    if (!cfg->zones || !cfg->all)
-        goto oom;
-    for (int i = 0; i < o->nspecs; i++) {
-        const struct zone_spec *sp = &o->specs[i];
-        struct dataset *ds = NULL;
-        char spec[4096];
-        snprintf(spec, sizeof spec, "%s:%s", sp->type->name, sp->files);
-        for (int k = 0; k < cfg->nall; k++)
-            if (strcmp(cfg->all[k]->spec, spec) == 0)
-                ds = cfg->all[k];
-        if (!ds) {
-            ds = dataset_new(sp->type, sp->files, &o->dsopt);
-            if (!ds)
-                goto oom;
-            cfg->all[cfg->nall++] = ds;
-        }
-        if (sp->zone[0] == '\0') {
-            cfg->global_acl = ds;
-            continue;
-        }
-        uint8_t wire[DNS_MAX_NAME + 1];
-        if (dns_name_from_text(sp->zone, strlen(sp->zone), wire) < 0) {
-            log_error("event=bad-zone-spec zone=\"%s\" error=\"invalid zone name\"", sp->zone);
-            dns_config_free(cfg);
-            return NULL;
-        }
-        struct zone *z = NULL;
-        for (int k = 0; k < cfg->nzones; k++)
-            if (strcmp((char *)cfg->zones[k].name, (char *)wire) == 0 &&
-                memcmp(cfg->zones[k].name, wire, sizeof wire) == 0)
-                z = &cfg->zones[k];
-        if (!z) {
-            if (cfg->nzones >= DNS_STATS_MAX_ZONES) {
-                log_error("event=too-many-zones max=%d", DNS_STATS_MAX_ZONES);
-                dns_config_free(cfg);
-                return NULL;
-            }
-            z = &cfg->zones[cfg->nzones];
-            z->index = cfg->nzones++;
-            memcpy(z->name, wire, sizeof wire);
-            z->nlabels = dns_name_labels(wire);
-            char text[DNS_MAX_NAME + 1];
-            dns_name_to_text(wire, text, sizeof text);
-            z->text = strdup(text);
-            z->ds = calloc((size_t)o->nspecs, sizeof *z->ds);
-            if (!z->text || !z->ds)
-                goto oom;
-        }
-        if (sp->type == &ds_type_acl) {
-            if (z->acl) {
-                log_error("event=bad-zone-spec zone=%s error=\"only one acl per zone\"", z->text);
-                dns_config_free(cfg);
-                return NULL;
-            }
-            z->acl = ds;
-        } else {
-            z->ds[z->nds++] = ds;
-        }
-    }
-    for (int k = 0; k < cfg->nzones; k++)
-        if (cfg->zones[k].nds == 0) {
-            log_error("event=bad-zone-spec zone=%s error=\"a zone needs a non-acl dataset\"",
-                      cfg->zones[k].text);
-            dns_config_free(cfg);
-            return NULL;
-        }
-    return cfg;
-oom:
-    log_error("event=oom where=build_config");
-    dns_config_free(cfg);
-    return NULL;
-}
-
-/* A copy of cfg with dataset `old` replaced by `neu` everywhere. */
-static struct dns_config *config_replace(const struct dns_config *cfg, struct dataset *old,
-                                         struct dataset *neu)
-{
-    struct dns_config *n = calloc(1, sizeof *n);
-    if (!n)
-        return NULL;
-    *n = *cfg;
-    n->zones = calloc((size_t)cfg->nzones, sizeof *n->zones);
-    n->all = calloc((size_t)cfg->nall, sizeof *n->all);
-    if (!n->zones || !n->all) {
-        free(n->zones);
-        free(n->all);
-        free(n);
-        return NULL;
-    }
-    n->nzones = 0;
-    for (int i = 0; i < cfg->nall; i++)
-        n->all[i] = cfg->all[i] == old ? neu : cfg->all[i];
-    if (n->global_acl == old)
-        n->global_acl = neu;
-    for (int i = 0; i < cfg->nzones; i++) {
-        struct zone *z = &n->zones[i];
-        *z = cfg->zones[i];
-        z->text = strdup(cfg->zones[i].text);
-        z->ds = calloc((size_t)(z->nds ? z->nds : 1), sizeof *z->ds);
-        n->nzones++;
-        if (!z->text || !z->ds) {
-            dns_config_free(n);
-            return NULL;
-        }
-        for (int k = 0; k < z->nds; k++)
-            z->ds[k] = cfg->zones[i].ds[k] == old ? neu : cfg->zones[i].ds[k];
-        if (z->acl == old)
-            z->acl = neu;
-    }
-    return n;
-}
-
-static double elapsed(uint64_t t0) { return (double)(util_now_ns() - t0) / 1e9; }
-
-static void log_loaded(const struct dataset *ds, double secs)
-{
-    log_info("event=loaded dataset=%s entries=%zu errors=%lu seconds=%.3f", ds->label,
-             ds->type->count ? ds->type->count(ds) : 0, ds->nerrors, secs);
-}
-
-/* (Re)load every dataset that changed (or all when force), one at a time:
- * build beside the served one, publish, free the old one. */
-static int reload(struct dns_server *srv, struct dns_config **cfgp, const struct ds_options *opt,
-                  bool force)
-{
-    int failures = 0, reloaded = 0;
-    for (int i = 0; i < (*cfgp)->nall; i++) {
-        struct dataset *old = (*cfgp)->all[i];
-        if (!force && old->priv && !dataset_changed(old))
-            continue;
-        uint64_t t0 = util_now_ns();
-        const char *colon = strchr(old->spec, ':');
-        struct dataset *neu = dataset_new(old->type, colon + 1, opt);
-        if (!neu || dataset_load(neu) < 0) {
-            log_error("event=reload-failed dataset=%s keep=%s", old->spec,
-                      old->priv ? "previous-data" : "nothing");
-            dataset_free(neu);
-            failures++;
-            continue;
-        }
-        log_loaded(neu, elapsed(t0));
-        struct dns_config *n = config_replace(*cfgp, old, neu);
-        if (!n) {
-            dataset_free(neu);
-            failures++;
-            continue;
-        }
-        struct dns_config *prev = srv ? dns_server_publish(srv, n) : *cfgp;
-        *cfgp = n;
-        dns_config_free(prev);
-        dataset_free(old);
-        reloaded++;
-    }
-    if (reloaded)
-        log_info("event=reload datasets=%d failures=%d", reloaded, failures);
-    return failures ? -1 : 0;
 }
 
 static int drop_privileges(const char *spec)
@@ -511,24 +295,25 @@ int main(int argc, char **argv)
         }
     }
     o.dsopt.ttl = o.ttl;
-    for (int i = optind; i < argc; i++)
-        if (add_spec(&o, argv[i]) < 0)
-            return 1;
+    o.specs = (const char **)argv + optind;
+    o.nspecs = argc - optind;
     if (o.nspecs == 0) {
         log_error("event=bad-usage error=\"no zones given (zone:type:file,...)\"");
         usage(stderr);
         return 1;
     }
-    struct dns_config *cfg = build_config(&o);
+    struct dns_config *cfg = dns_config_build(o.specs, o.nspecs, &o.dsopt);
     if (!cfg)
         return 1;
+    cfg->lazy = o.lazy;
+    cfg->version = o.version_level >= 2 ? VERSION_REFUSE : (enum version_mode)o.version_level;
 
     if (o.dump) {
         if (o.workdir && chdir(o.workdir) < 0) {
             log_error("event=chdir-failed dir=%s error=\"%s\"", o.workdir, strerror(errno));
             return 1;
         }
-        if (reload(NULL, &cfg, &o.dsopt, true) < 0)
+        if (dns_config_reload(NULL, &cfg, true) < 0)
             return 1;
         dns_config_dump(cfg, stdout);
         return 0;
@@ -592,7 +377,7 @@ int main(int argc, char **argv)
 
     uint64_t t0 = util_now_ns();
     if (!o.quiet) {
-        if (reload(NULL, &cfg, &o.dsopt, true) < 0) {
+        if (dns_config_reload(NULL, &cfg, true) < 0) {
             log_error("event=start-failed error=\"zone load failed (use -q to start anyway)\"");
             return 1;
         }
@@ -616,9 +401,9 @@ int main(int argc, char **argv)
     if (dns_server_start(&srv) < 0)
         return 1;
     if (o.quiet)
-        reload(&srv, &cfg, &o.dsopt, true);
+        dns_config_reload(&srv, &cfg, true);
     log_info("event=started version=%s zones=%d datasets=%d threads=%d load_seconds=%.3f",
-             RAMPART_VERSION, cfg->nzones, cfg->nall, srv.nworkers, elapsed(t0));
+             RAMPART_VERSION, cfg->nzones, cfg->nall, srv.nworkers, (double)(util_now_ns() - t0) / 1e9);
 
     struct dns_stats prev;
     memset(&prev, 0, sizeof prev);
@@ -643,7 +428,7 @@ int main(int argc, char **argv)
                             close(fd);
                         }
                     }
-                    reload(&srv, &cfg, &o.dsopt, false);
+                    dns_config_reload(&srv, &cfg, false);
                     break;
                 case SIGUSR1: log_stats(&srv); break;
                 case SIGUSR2:
@@ -659,7 +444,7 @@ int main(int argc, char **argv)
         }
         if (o.check && util_now_ns() >= next_check) {
             next_check = util_now_ns() + (uint64_t)o.check * 1000000000ull;
-            reload(&srv, &cfg, &o.dsopt, false);
+            dns_config_reload(&srv, &cfg, false);
             if (o.statsfile)
                 write_stats_line(&srv, cfg, o.statsfile, &prev, false);
         }
@@ -669,14 +454,7 @@ int main(int argc, char **argv)
         write_stats_line(&srv, cfg, o.statsfile, &prev, true);
     dns_server_stop(&srv);
     log_info("event=stopped");
-    for (int i = 0; i < cfg->nall; i++)
-        dataset_free(cfg->all[i]);
-    dns_config_free(cfg);
-    for (int i = 0; i < o.nspecs; i++) {
-        free(o.specs[i].zone);
-        free(o.specs[i].files);
-    }
-    free(o.specs);
+    dns_config_free_all(cfg);
     free(binds);
     return 0;
 }

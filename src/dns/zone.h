@@ -68,6 +68,22 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
                         size_t outcap, bool tcp, const struct sockaddr_storage *peer,
                         struct dns_stats *st);
 
+/// Build a config from zone specs "zone:type:file[,file...]" (zone empty: the
+/// global acl). Datasets named twice are shared. Nothing is loaded yet: call
+/// dns_config_reload(NULL, &cfg, true). Returns NULL (logged) on a bad spec.
+struct dns_config *dns_config_build(const char *const *specs, int nspecs, const struct ds_options *opt);
+
+struct dns_server;
+
+/// Reload every dataset whose files changed (all when force), one at a time:
+/// load beside the served one, publish a new config through srv (or just
+/// replace *cfgp when srv is NULL), free the old dataset. A dataset that fails
+/// to load keeps its previous data. Returns 0, or -1 if any failed.
+int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool force);
+
+/// Free a config and all its datasets (at shutdown).
+void dns_config_free_all(struct dns_config *cfg);
+
 /// Free a config (not its datasets: they may be shared with the next config).
 void dns_config_free(struct dns_config *cfg);
 
