@@ -265,6 +265,27 @@ class Proc:
             grew = bool(new)
         return {p: procs[p] for p in members}
 
+    def pin_threads(self):
+        """Move every thread of the server back to SERVER_CPU; returns the names
+        of threads that had moved themselves (Knot pins its UDP workers to CPU
+        i mod ncpus, overriding taskset, which put its worker next to dnsperf)."""
+        moved = []
+        want = {int(SERVER_CPU)}
+        for pid in self.tree():
+            try:
+                tids = os.listdir(f"/proc/{pid}/task")
+            except OSError:
+                continue
+            for tid in map(int, tids):
+                try:
+                    if os.sched_getaffinity(tid) != want:
+                        os.sched_setaffinity(tid, want)
+                        with open(f"/proc/{pid}/task/{tid}/comm") as f:
+                            moved.append(f.read().strip())
+                except OSError:
+                    pass
+        return moved
+
     def cpu_seconds(self):
         return sum(st[2] for st in self.tree().values()) / CLK_TCK
 
@@ -658,12 +679,14 @@ def measure(server, ds):
         proc.start()
         cell["ready_s"] = wait_ready(proc, port, ds.probes, server.echo_only)
         cell["memory_ready"] = proc.memory()
+        cell["repinned"] = proc.pin_threads()
         log(f"{server.name} {ds.name}: ready in {cell['ready_s']:.2f} s, "
             f"RSS {cell['memory_ready']['rss_kb'] / 1024:.0f} MiB")
         if not server.echo_only:
             cell["answers"] = sample_answers(port, ds.queries)
         full, fixed = [], []
         for i in range(REPEAT):
+            cell["repinned"] += proc.pin_threads()
             full.append(load_run(proc, port, ds.queries, SECONDS, None))
             fixed.append(load_run(proc, port, ds.queries, SECONDS, RATE))
             log(f"{server.name} {ds.name} run {i + 1}/{REPEAT}: max {full[-1]['qps']:.0f} qps "
@@ -740,6 +763,7 @@ def reload_test(label, argv_fn, missing, base_ds, entries, port_offset):
         proc = Proc(label, argv, "reload-" + label.replace(" ", ""))
         proc.start()
         wait_ready(proc, port, base_ds.probes, False)
+        row["repinned"] = proc.pin_threads()
         dnsperf = subprocess.Popen(dnsperf_argv(port, ds.queries, RELOAD_SECONDS, RELOAD_RATE),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         t_start = time.monotonic()
@@ -834,8 +858,9 @@ def dataset_table(ds, cells):
             return fmt(c[mode]["us_per_query"] / floor[mode]["us_per_query"], ".2f")
 
         procs = f" ({mem['processes']} proc)" if mem["processes"] > 1 else ""
+        mark = " †" if c.get("repinned") else ""
         lines.append(
-            f"| {c['server']} | {c['ready_s']:.2f} | {mem['rss_kb'] / 1024:.1f}{procs} "
+            f"| {c['server']}{mark} | {c['ready_s']:.2f} | {mem['rss_kb'] / 1024:.1f}{procs} "
             f"| {peak / 1024:.1f} | {fmt(full['reply_bytes'], '.0f')} "
             f"| {answers_note(c, ref)} | {full['qps']:,.0f} "
             f"| {full['server_cpu_pct']:.0f}% | {full['client_cpu_pct']:.0f}% "
@@ -843,6 +868,12 @@ def dataset_table(ds, cells):
             f"| {fmt(full['us_per_query'] and 1e6 / full['us_per_query'], ',.0f')} "
             f"| {fmt(fixed['us_per_query'], '.2f')} | {ratio('fixed')} "
             f"| {fixed['lost_pct']:.2f}% |")
+    for c in cells:
+        if c.get("repinned"):
+            lines.append(f"\n† {c['server']}: {len(c['repinned'])} thread(s) "
+                         f"({', '.join(sorted(set(c['repinned'])))}) had set their own CPU "
+                         f"affinity, overriding taskset; the harness moved them back to CPU "
+                         f"{SERVER_CPU} once the server answered.")
     return "\n".join(lines)
 
 

@@ -639,7 +639,9 @@ int dataset_feed_line(struct dataset *ds, char *line, size_t len)
     }
     if (line[0] == '#' || line[0] == ';')
         return 0;
-    if (line[0] == ':' && ds->type != &ds_type_generic && ds->type != &ds_type_acl) {
+    bool ip6 = ds->type == &ds_type_ip6trie || ds->type == &ds_type_ip6tset;
+    if (line[0] == ':' && ds->type != &ds_type_generic && ds->type != &ds_type_acl &&
+        !(ip6 && line[1] == ':')) { /* "::1" in an IPv6 set is an address */
         struct ds_value v;
         if (ds_parse_value(ds, line, &v) < 0)
             return -1;

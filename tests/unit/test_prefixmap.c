@@ -1,1 +1,111 @@
-int main(void){return 0;}
+/* Unit tests: the IP lookup structures (src/dns/prefixmap.c). */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdlib.h>
+
+#include "dns/prefixmap.h"
+
+static void most_specific_level_wins(void **state)
+{
+    (void)state;
+    struct ip4map m = {0};
+    assert_int_equal(ip4map_add(&m, 0x0a000000, 8, 1), 0);  /* 10/8 -> 1 */
+    assert_int_equal(ip4map_add(&m, 0x0a010100, 24, 2), 0); /* 10.1.1/24 -> 2 */
+    assert_int_equal(ip4map_add(&m, 0x0a010101, 32, PM_EXCL), 0);
+    assert_int_equal(ip4map_finish(&m), 0);
+    const uint64_t *w;
+    assert_int_equal(ip4map_lookup(&m, 0x0a020304, &w), 1);
+    assert_int_equal((uint32_t)w[0], 1);
+    assert_int_equal(ip4map_lookup(&m, 0x0a010105, &w), 1);
+    assert_int_equal((uint32_t)w[0], 2);
+    assert_int_equal(ip4map_lookup(&m, 0x0a010101, &w), 1);
+    assert_int_equal((uint32_t)w[0], PM_EXCL);
+    assert_int_equal(ip4map_lookup(&m, 0x0b000001, &w), 0);
+    /* masking on add: host bits are dropped */
+    assert_true(ip4map_any_in(&m, 0x0a010100, 0x0a0101ff));
+    assert_true(ip4map_any_in(&m, 0x0a000000, 0x0affffff));
+    assert_false(ip4map_any_in(&m, 0x0b000000, 0x0bffffff));
+    ip4map_free(&m);
+}
+
+static void duplicates_keep_order(void **state)
+{
+    (void)state;
+    struct ip4map m = {0};
+    for (uint32_t v = 5; v > 0; v--)
+        ip4map_add(&m, 0x01020304, 32, v);
+    ip4map_finish(&m);
+    const uint64_t *w;
+    assert_int_equal(ip4map_lookup(&m, 0x01020304, &w), 5);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal((uint32_t)w[i], 5 - i); /* stable: insertion order */
+    ip4map_free(&m);
+}
+
+/* Many random addresses: the indexed level agrees with a linear scan. */
+static void indexed_level_matches_scan(void **state)
+{
+    (void)state;
+    enum { N = 50000 };
+    uint32_t *keys = malloc(N * sizeof *keys);
+    struct ip4map m = {0};
+    srand(7);
+    for (uint32_t i = 0; i < N; i++) {
+        keys[i] = (uint32_t)rand() ^ (uint32_t)rand() << 16;
+        ip4map_add(&m, keys[i], 32, i);
+    }
+    ip4map_finish(&m);
+    assert_non_null(m.level[32].index);
+    const uint64_t *w;
+    for (uint32_t i = 0; i < N; i++) {
+        size_t n = ip4map_lookup(&m, keys[i], &w);
+        assert_true(n >= 1);
+        assert_int_equal((uint32_t)(w[0] >> 32), keys[i]);
+    }
+    int misses = 0;
+    for (int i = 0; i < 10000; i++) {
+        uint32_t probe = (uint32_t)rand() ^ (uint32_t)rand() << 16;
+        int in = 0;
+        for (uint32_t k = 0; k < N && !in; k++)
+            in = keys[k] == probe;
+        assert_int_equal(ip4map_lookup(&m, probe, &w) > 0, in);
+        misses += !in;
+    }
+    assert_true(misses > 9000);
+    ip4map_free(&m);
+    free(keys);
+}
+
+static void ip6_longest_prefix(void **state)
+{
+    (void)state;
+    struct ip6map m = {0};
+    u128 p48 = (u128)0x20010db8abcdULL << 80;
+    ip6map_add(&m, p48, 48, 1);
+    ip6map_add(&m, p48 | ((u128)1 << 64), 64, 2);
+    ip6map_add(&m, p48 | ((u128)1 << 64) | 5, 128, PM_EXCL);
+    ip6map_finish(&m);
+    const struct ip6_entry *e;
+    assert_int_equal(ip6map_lookup(&m, p48 | 9, &e), 1);
+    assert_int_equal(e->val, 1);
+    assert_int_equal(ip6map_lookup(&m, p48 | ((u128)1 << 64) | 9, &e), 1);
+    assert_int_equal(e->val, 2);
+    assert_int_equal(ip6map_lookup(&m, p48 | ((u128)1 << 64) | 5, &e), 1);
+    assert_int_equal(e->val, PM_EXCL);
+    assert_int_equal(ip6map_lookup(&m, 1, &e), 0);
+    assert_true(ip6map_any_in(&m, p48, p48 | (((u128)1 << 80) - 1)));
+    ip6map_free(&m);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(most_specific_level_wins),
+        cmocka_unit_test(duplicates_keep_order),
+        cmocka_unit_test(indexed_level_matches_scan),
+        cmocka_unit_test(ip6_longest_prefix),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
