@@ -115,7 +115,8 @@ struct dataset *dataset_new(const struct ds_type *type, const char *files, const
         n += *p == ',';
     ds->files = calloc((size_t)n, sizeof *ds->files);
     ds->mtimes = calloc((size_t)n, sizeof *ds->mtimes);
-    if (!ds->files || !ds->mtimes) {
+    ds->stamps = calloc((size_t)n, sizeof *ds->stamps);
+    if (!ds->files || !ds->mtimes || !ds->stamps) {
         dataset_free(ds);
         return NULL;
     }
@@ -165,17 +166,28 @@ void dataset_free(struct dataset *ds)
         free(ds->files[i]);
     free(ds->files);
     free(ds->mtimes);
+    free(ds->stamps);
     free(ds->spec);
     free(ds->label);
     free(ds);
+}
+
+/* A file's identity for change detection: a rewrite in the same second, or a
+ * rename of another file over it, changes it even when st_mtime does not. */
+static uint64_t file_stamp(const struct stat *st)
+{
+    uint64_t h = (uint64_t)st->st_mtim.tv_sec * 1000000007u + (uint64_t)st->st_mtim.tv_nsec;
+    h = h * 31 + (uint64_t)st->st_ino;
+    h = h * 31 + (uint64_t)st->st_size;
+    return h ? h : 1;
 }
 
 bool dataset_changed(const struct dataset *ds)
 {
     for (int i = 0; i < ds->nfiles; i++) {
         struct stat st;
-        time_t m = stat(ds->files[i], &st) == 0 ? st.st_mtime : 0;
-        if (m != ds->mtimes[i])
+        uint64_t m = stat(ds->files[i], &st) == 0 ? file_stamp(&st) : 0;
+        if (m != ds->stamps[i])
             return true;
     }
     return false;
@@ -761,6 +773,7 @@ int dataset_load(struct dataset *ds)
             return -1;
         }
         ds->mtimes[i] = st.st_mtime;
+        ds->stamps[i] = file_stamp(&st);
         /* the file counts as read from the start: reset per-file defaults (rbldnsd
          * applies ":A:TXT" defaults up to the end of the current file) */
         ds->defval = (struct ds_value){.a = 0x7f000002, .txt = NULL};

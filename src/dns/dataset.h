@@ -102,6 +102,7 @@ struct dataset {
     char **files;
     int nfiles;
     time_t *mtimes;           /* of each file at the last load */
+    uint64_t *stamps;         /* mtime (ns), inode and size of each file, hashed */
     struct ds_options opt;
 
     struct ds_soa soa;

@@ -86,6 +86,8 @@ static void usage(FILE *out)
             " -C - disable on-the-fly decompression of dataset files\n"
             " -d - dump all zones in BIND format to standard output and exit\n"
             " --threads N - UDP worker threads (default: one per CPU)\n"
+            " --tcp-idle-timeout SECS - close idle TCP connections after SECS (10)\n"
+            " --tcp-max-connections N - at most N TCP connections at once (1000)\n"
             "rampart-dnsbl version %s\n",
             RAMPART_VERSION, RAMPART_VERSION);
 }
@@ -217,14 +219,22 @@ static void log_stats(const struct dns_server *srv)
 {
     struct dns_stats s;
     dns_server_stats(srv, &s);
+    /* queries per thread, so an operator (and the tests) can see every worker busy */
+    char per[512];
+    size_t n = 0;
+    per[0] = '\0';
+    for (int i = 0; i < srv->nthreads && n < sizeof per - 24; i++)
+        n += (size_t)snprintf(per + n, sizeof per - n, "%s%llu", i ? "," : "",
+                              (unsigned long long)dns_server_thread_queries(srv, i));
     log_info("event=stats queries=%llu answers=%llu dropped=%llu noerror=%llu nxdomain=%llu "
-             "refused=%llu formerr=%llu truncated=%llu tcp=%llu bytes_in=%llu bytes_out=%llu",
+             "refused=%llu formerr=%llu truncated=%llu tcp=%llu bytes_in=%llu bytes_out=%llu "
+             "per_thread=%s",
              (unsigned long long)s.queries, (unsigned long long)s.answers,
              (unsigned long long)s.dropped, (unsigned long long)s.rcode[0],
              (unsigned long long)s.rcode[3], (unsigned long long)s.rcode[5],
              (unsigned long long)s.rcode[1], (unsigned long long)s.truncated,
              (unsigned long long)s.tcp_queries, (unsigned long long)s.bytes_in,
-             (unsigned long long)s.bytes_out);
+             (unsigned long long)s.bytes_out, per);
 }
 
 int main(int argc, char **argv)
@@ -234,6 +244,8 @@ int main(int argc, char **argv)
     log_init("rampart-dnsbl", LOG_LVL_INFO);
     static const struct option longopts[] = {
         {"threads", required_argument, NULL, 'T'},
+        {"tcp-idle-timeout", required_argument, NULL, 'I'},
+        {"tcp-max-connections", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
         {NULL, 0, NULL, 0},
     };
@@ -288,6 +300,20 @@ int main(int argc, char **argv)
                 return 1;
             }
             o.threads = (int)v;
+            break;
+        }
+        case 'I':
+        case 'M': {
+            uint64_t v;
+            if (util_parse_uint(optarg, strlen(optarg), 1000000, &v) < 0 || v == 0) {
+                log_error("event=bad-option option=%s value=\"%s\"",
+                          c == 'I' ? "--tcp-idle-timeout" : "--tcp-max-connections", optarg);
+                return 1;
+            }
+            if (c == 'I')
+                srv.tcp_idle_ms = (int)(v * 1000);
+            else
+                srv.tcp_max_conns = (int)v;
             break;
         }
         case 'h': usage(stdout); return 0;

@@ -525,6 +525,11 @@ void dns_server_stats(const struct dns_server *s, struct dns_stats *out)
     }
 }
 
+uint64_t dns_server_thread_queries(const struct dns_server *s, int i)
+{
+    return i < s->nthreads ? s->threads[i].stats.queries : 0;
+}
+
 void dns_server_reset_stats(struct dns_server *s)
 {
     for (int i = 0; i < s->nthreads; i++)

@@ -57,6 +57,9 @@ struct dns_config *dns_server_publish(struct dns_server *s, struct dns_config *c
 /// Sum every thread's counters into *out.
 void dns_server_stats(const struct dns_server *s, struct dns_stats *out);
 
+/// Queries received by thread i (UDP workers first, then the TCP thread).
+uint64_t dns_server_thread_queries(const struct dns_server *s, int i);
+
 /// Reset every thread's counters (SIGUSR2). Racy by design: counters are
 /// approximate while being reset.
 void dns_server_reset_stats(struct dns_server *s);
