@@ -339,10 +339,11 @@ int main(int argc, char **argv)
             log_error("event=chdir-failed dir=%s error=\"%s\"", o.workdir, strerror(errno));
             return 1;
         }
-        if (dns_config_reload(NULL, &cfg, true) < 0)
-            return 1;
-        dns_config_dump(cfg, stdout);
-        return 0;
+        int rc = dns_config_reload(NULL, &cfg, true) < 0 ? 1 : 0;
+        if (rc == 0)
+            dns_config_dump(cfg, stdout);
+        dns_config_free_all(cfg);
+        return rc;
     }
     if (nbinds == 0) {
         log_error("event=bad-usage error=\"no address to listen on (-b)\"");

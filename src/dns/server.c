@@ -116,10 +116,26 @@ static void *udp_main(void *arg)
     struct mmsghdr msgs[BATCH], outs[BATCH];
     struct iovec iov[BATCH], oiov[BATCH];
     struct sockaddr_storage peers[BATCH];
+    /* With one listening address the worker blocks in recvmmsg itself (one
+     * system call per batch, like the floor server); with several it waits in
+     * epoll first. A receive timeout lets it notice a stop request. */
+    bool single = s->nlisten == 1;
+    if (single) {
+        int fd = s->udp_fds[t->id];
+        fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
+        struct timeval tv = {.tv_sec = 0, .tv_usec = 500000};
+        setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof tv);
+    }
     while (!atomic_load(&s->stop)) {
         struct epoll_event evs[8];
         atomic_store(&t->idle, true);
-        int ne = epoll_wait(ep, evs, 8, 500);
+        int ne;
+        if (single) {
+            ne = 1;
+            evs[0].data.fd = s->udp_fds[t->id];
+        } else {
+            ne = epoll_wait(ep, evs, 8, 500);
+        }
         if (ne <= 0) {
             if (t->qlog_len)
                 qlog_flush(t);
@@ -127,16 +143,20 @@ static void *udp_main(void *arg)
         }
         for (int e = 0; e < ne; e++) {
             int fd = evs[e].data.fd;
-            for (;;) {
+            for (int first = 1;; first = 0) {
                 for (int i = 0; i < BATCH; i++) {
                     iov[i] = (struct iovec){in[i], PKT_MAX};
                     msgs[i].msg_hdr = (struct msghdr){.msg_name = &peers[i],
                                                       .msg_namelen = sizeof peers[i],
                                                       .msg_iov = &iov[i], .msg_iovlen = 1};
                 }
-                int n = recvmmsg(fd, msgs, BATCH, MSG_DONTWAIT, NULL);
-                if (n <= 0)
+                int n = recvmmsg(fd, msgs, BATCH, single && first ? MSG_WAITFORONE : MSG_DONTWAIT,
+                                 NULL);
+                if (n <= 0) {
+                    if (single && first && t->qlog_len)
+                        qlog_flush(t);
                     break;
+                }
                 struct dns_config *cfg = enter(t);
                 int m = 0;
                 for (int i = 0; i < n; i++) {
