@@ -185,7 +185,7 @@ int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool for
     int failures = 0, reloaded = 0;
     for (int i = 0; i < (*cfgp)->nall; i++) {
         struct dataset *old = (*cfgp)->all[i];
-        if (!force && old->priv && !dataset_changed(old))
+        if (!force && !dataset_changed(old))
             continue;
         uint64_t t0 = util_now_ns();
         const char *colon = strchr(old->spec, ':');
@@ -194,6 +194,7 @@ int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool for
             log_error("event=reload-failed dataset=%s keep=%s", old->spec,
                       old->priv ? "previous-data" : "nothing");
             dataset_free(neu);
+            dataset_note_stamps(old);
             failures++;
             continue;
         }

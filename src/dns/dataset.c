@@ -182,6 +182,42 @@ static uint64_t file_stamp(const struct stat *st)
     return h ? h : 1;
 }
 
+void ds_dump_txt(FILE *out, const char *owner, uint32_t ttl, const char *tpl, const char *entry)
+{
+    if (!tpl)
+        return;
+    fprintf(out, "%s\t%u\tIN\tTXT\t\"", owner, ttl);
+    size_t n = 0;
+    for (const char *t = tpl; *t && n < 255; t++) {
+        const char *piece = t;
+        size_t len = 1;
+        if (*t == '$' && t[1] == '$') {
+            t++;
+        } else if (*t == '$') {
+            piece = entry;
+            len = strlen(entry);
+        }
+        for (size_t k = 0; k < len && n < 255; k++, n++) {
+            unsigned char c = (unsigned char)piece[k];
+            if (c == '"' || c == '\\')
+                fputc('\\', out);
+            if (c < ' ' || c > 126)
+                fprintf(out, "\\%03u", c);
+            else
+                fputc(c, out);
+        }
+    }
+    fputs("\"\n", out);
+}
+
+void dataset_note_stamps(struct dataset *ds)
+{
+    for (int i = 0; i < ds->nfiles; i++) {
+        struct stat st;
+        ds->stamps[i] = stat(ds->files[i], &st) == 0 ? file_stamp(&st) : 0;
+    }
+}
+
 bool dataset_changed(const struct dataset *ds)
 {
     for (int i = 0; i < ds->nfiles; i++) {
@@ -284,23 +320,21 @@ static char *rtrim(char *s)
     return s;
 }
 
-int ds_parse_value(struct dataset *ds, char *s, struct ds_value *out)
+/* The ":A:TXT" syntax. With base set, an explicit TXT goes through the $=
+ * template; the default line itself is stored as written (base unset). */
+static int parse_value(struct dataset *ds, char *s, struct ds_value *out, bool base)
 {
     s = ds_skip_ws(s);
-    *out = ds->defval;
+    *out = base ? ds->defval_eff : ds->defval;
     if (*s == '\0' || *s == '#' || *s == ';')
         return 0;
     const char *txt;
     if (*s == ':') {
-        char *a = s + 1;
-        char *c = strchr(a, ':');
-        size_t alen = c ? (size_t)(c - a) : strlen(a);
-        while (alen > 0 && (a[alen - 1] == ' ' || a[alen - 1] == '\t'))
-            alen--;
-        a = ds_skip_ws(a);
+        char *a = ds_skip_ws(s + 1);
+        char *c = strchr(s + 1, ':');
         if (c && a > c)
             a = c;
-        alen = c ? (size_t)(c - a) : strlen(a);
+        size_t alen = c ? (size_t)(c - a) : strlen(a);
         while (alen > 0 && (a[alen - 1] == ' ' || a[alen - 1] == '\t'))
             alen--;
         if (alen > 0 && parse_a_value(a, alen, &out->a) < 0)
@@ -315,8 +349,21 @@ int ds_parse_value(struct dataset *ds, char *s, struct ds_value *out)
     } else {
         txt = rtrim(s);
     }
-    out->txt = apply_base(ds, txt);
+    out->txt = base ? apply_base(ds, txt) : expand_subst(ds, txt);
     return 0;
+}
+
+int ds_parse_value(struct dataset *ds, char *s, struct ds_value *out)
+{
+    return parse_value(ds, s, out, true);
+}
+
+void ds_update_default(struct dataset *ds)
+{
+    const char *base = ds->base_tpl ? ds->base_tpl : ds->parent ? ds->parent->base_tpl : NULL;
+    ds->defval_eff = ds->defval;
+    if (base)
+        ds->defval_eff.txt = apply_base(ds, ds->defval.txt);
 }
 
 /* ---- addresses ---- */
@@ -553,7 +600,9 @@ int ds_special(struct dataset *ds, char *line, size_t len)
         return 1;
     }
     if (s[0] == '=' && (s[1] == ' ' || s[1] == '\t' || s[1] == '\0')) {
-        ds->base_tpl = ds_strdup(ds, rtrim(ds_skip_ws(s + 1)), strlen(rtrim(ds_skip_ws(s + 1))));
+        char *v = rtrim(ds_skip_ws(s + 1));
+        ds->base_tpl = ds_strdup(ds, v, strlen(v));
+        ds_update_default(ds);
         return 1;
     }
     char *kw = next_word(&s);
@@ -611,12 +660,12 @@ uint32_t valtab_push(struct valtab *t, struct ds_value val)
 
 uint32_t valtab_default(struct valtab *t, const struct dataset *ds)
 {
-    if (t->have_def && t->def.a == ds->defval.a && t->def.txt == ds->defval.txt)
+    if (t->have_def && t->def.a == ds->defval_eff.a && t->def.txt == ds->defval_eff.txt)
         return t->def_idx;
-    uint32_t i = valtab_push(t, ds->defval);
+    uint32_t i = valtab_push(t, ds->defval_eff);
     if (i != UINT32_MAX) {
         t->have_def = true;
-        t->def = ds->defval;
+        t->def = ds->defval_eff;
         t->def_idx = i;
     }
     return i;
@@ -655,9 +704,10 @@ int dataset_feed_line(struct dataset *ds, char *line, size_t len)
     if (line[0] == ':' && ds->type != &ds_type_generic && ds->type != &ds_type_acl &&
         !(ip6 && line[1] == ':')) { /* "::1" in an IPv6 set is an address */
         struct ds_value v;
-        if (ds_parse_value(ds, line, &v) < 0)
+        if (parse_value(ds, line, &v, false) < 0)
             return -1;
         ds->defval = v;
+        ds_update_default(ds);
         return 0;
     }
     return ds->type->line(ds, line, len);
@@ -666,6 +716,12 @@ int dataset_feed_line(struct dataset *ds, char *line, size_t len)
 static void report(struct dataset *ds)
 {
     ds->nerrors++;
+    /* the message quotes untrusted data: keep the log line one clean line */
+    for (char *c = ds->err; *c; c++)
+        if (*c == '"' || *c == '\\')
+            *c = '\'';
+        else if ((unsigned char)*c < ' ' || (unsigned char)*c == 127)
+            *c = '?';
     if (ds->nerrors <= 100)
         log_warn("event=data-error file=%s line=%lu msg=\"%s:%lu: %s\"", ds->cur_file, ds->cur_line,
                  ds->cur_file, ds->cur_line, ds->err);
@@ -777,6 +833,7 @@ int dataset_load(struct dataset *ds)
         /* the file counts as read from the start: reset per-file defaults (rbldnsd
          * applies ":A:TXT" defaults up to the end of the current file) */
         ds->defval = (struct ds_value){.a = 0x7f000002, .txt = NULL};
+        ds_update_default(ds);
         if (load_file(ds, ds->files[i]) < 0)
             return -1;
     }

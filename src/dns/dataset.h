@@ -47,6 +47,7 @@ struct ds_query {
     int ip6_nibbles;          /* 1..32 if the relative name is reversed nibbles, else 0 */
     uint8_t ip6[16];
     const struct sockaddr_storage *peer;
+    bool generic_only;        /* an ACL said :empty: only generic data answers */
 };
 
 /// Data-file metadata: $SOA and $NS, first one wins (rbldnsd's rule).
@@ -114,7 +115,8 @@ struct dataset {
     struct arena *arena;
     const char *cur_file;
     unsigned long cur_line;
-    struct ds_value defval;   /* current default A:TXT */
+    struct ds_value defval;   /* current default A:TXT, as written (":A:TXT" line) */
+    struct ds_value defval_eff; /* what an entry without a value gets ($= applied) */
     char *subst[10];          /* $0..$9 */
     char *base_tpl;           /* $= */
     uint32_t maxrange4;       /* $MAXRANGE4 as a number of addresses, 0 = none */
@@ -141,6 +143,10 @@ int dataset_load(struct dataset *ds);
 /// Have any of the files changed since the last load (mtime or presence)?
 bool dataset_changed(const struct dataset *ds);
 
+/// Remember the files' current state, so that a failed load is retried only
+/// once they change again (and its errors are not logged every check).
+void dataset_note_stamps(struct dataset *ds);
+
 void dataset_free(struct dataset *ds);
 
 /* ---- helpers for the dataset types (dataset.c) ---- */
@@ -155,6 +161,9 @@ int ds_error(struct dataset *ds, const char *fmt, ...) __attribute__((format(pri
 /// Parse the value part of an entry line (after the key): "", "# comment",
 /// ":A:TXT", ":A", ":A:", "TXT". Applies $n/$= substitution. Returns 0 or -1.
 int ds_parse_value(struct dataset *ds, char *s, struct ds_value *out);
+
+/// Recompute defval_eff after the default line or the $= template changed.
+void ds_update_default(struct dataset *ds);
 
 /// Handle a "$..." special line common to all types. Returns 1 if handled,
 /// 0 if not a known special, -1 on error.
@@ -190,6 +199,9 @@ void valtab_free(struct valtab *t);
 
 /// Feed one line to a dataset as if read from its file (used by combined).
 int dataset_feed_line(struct dataset *ds, char *line, size_t len);
+
+/// -d: write a TXT line for owner with $ replaced by entry, quoted for BIND.
+void ds_dump_txt(FILE *out, const char *owner, uint32_t ttl, const char *tpl, const char *entry);
 
 /// Skip spaces and tabs.
 static inline char *ds_skip_ws(char *s)

@@ -110,7 +110,7 @@ static int dnset_finish(struct dataset *ds)
 {
     struct dnset_priv *p = ds->priv;
     p->ttl = ds->ttl;
-    if (p->vals.n == 0 && valtab_push(&p->vals, ds->defval) == UINT32_MAX)
+    if (p->vals.n == 0 && valtab_push(&p->vals, ds->defval_eff) == UINT32_MAX)
         return ds_error(ds, "out of memory");
     return 0;
 }
@@ -189,14 +189,21 @@ static void dnset_dump_tab(const struct dnset_priv *p, const struct nametab *t, 
 {
     for (uint32_t i = 0; i < t->n; i++) {
         const struct nt_entry *e = &t->e[i];
-        dump_name(e->name, e->len, prefix, out);
+        uint8_t wire[DNS_MAX_NAME + 1];
+        char text[DNS_MAX_NAME + 1], owner[DNS_MAX_NAME + 3];
+        memcpy(wire, e->name, e->len);
+        wire[e->len] = 0;
+        if (dns_name_to_text(wire, text, sizeof text) < 0)
+            text[0] = '\0';
+        snprintf(owner, sizeof owner, "%s%s", prefix, e->len ? text : "@");
         if (e->val & PM_EXCL) {
-            fputs("\tIN\tCNAME\texcluded\n", out);
+            fprintf(out, "%s\t%u\tIN\tCNAME\texcluded\n", owner, p->ttl);
             continue;
         }
         const struct ds_value *v = &p->vals.v[e->val];
-        fprintf(out, "\t%u\tIN\tA\t%u.%u.%u.%u\n", p->ttl, v->a >> 24, (v->a >> 16) & 255,
+        fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", owner, p->ttl, v->a >> 24, (v->a >> 16) & 255,
                 (v->a >> 8) & 255, v->a & 255);
+        ds_dump_txt(out, owner, p->ttl, v->txt, text);
     }
 }
 

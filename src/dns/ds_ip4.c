@@ -169,7 +169,7 @@ static int ip4_finish(struct dataset *ds)
     if (ds->type == &ds_type_ip4tset || p->vals.n == 0) {
         /* ip4tset: one value for every entry, the last default given */
         valtab_free(&p->vals);
-        if (valtab_push(&p->vals, ds->defval) == UINT32_MAX)
+        if (valtab_push(&p->vals, ds->defval_eff) == UINT32_MAX)
             return ds_error(ds, "out of memory");
     }
     if (ip4map_finish(&p->map) < 0)
@@ -252,23 +252,15 @@ static void ip4_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
             if (octets == 0)
                 name[n - 1] = '\0';
             if (vw & PM_EXCL) {
-                fprintf(out, "%s\tIN\tCNAME\texcluded\n", name);
+                fprintf(out, "%s\t%u\tIN\tCNAME\texcluded\n", name, p->ttl);
                 continue;
             }
             const struct ds_value *v = &p->vals.v[vw];
             fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, p->ttl, v->a >> 24, (v->a >> 16) & 255,
                     (v->a >> 8) & 255, v->a & 255);
-            if (v->txt) {
-                fprintf(out, "%s\t%u\tIN\tTXT\t\"", name, p->ttl);
-                for (const char *t = v->txt; *t; t++) {
-                    if (*t == '$' && t[1] == '$')
-                        t++;
-                    if (*t == '"' || *t == '\\')
-                        fputc('\\', out);
-                    fputc(*t, out);
-                }
-                fputs("\"\n", out);
-            }
+            char entry[16];
+            fmt_ip4(a, entry);
+            ds_dump_txt(out, name, p->ttl, v->txt, entry);
         }
     }
 }

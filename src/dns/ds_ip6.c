@@ -95,7 +95,7 @@ static int ip6_finish(struct dataset *ds)
     p->ttl = ds->ttl;
     if (ds->type == &ds_type_ip6tset || p->vals.n == 0) {
         valtab_free(&p->vals);
-        if (valtab_push(&p->vals, ds->defval) == UINT32_MAX)
+        if (valtab_push(&p->vals, ds->defval_eff) == UINT32_MAX)
             return ds_error(ds, "out of memory");
     }
     return ip6map_finish(&p->map);
@@ -165,12 +165,18 @@ static void ip6_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
             }
             name[n ? n - 1 : 0] = '\0';
             if (l->e[i].val & PM_EXCL) {
-                fprintf(out, "%s\tIN\tCNAME\texcluded\n", name);
+                fprintf(out, "%s\t%u\tIN\tCNAME\texcluded\n", name, p->ttl);
                 continue;
             }
             const struct ds_value *v = &p->vals.v[l->e[i].val];
             fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, p->ttl, v->a >> 24, (v->a >> 16) & 255,
                     (v->a >> 8) & 255, v->a & 255);
+            uint8_t bytes[16];
+            for (int k = 0; k < 16; k++)
+                bytes[k] = (uint8_t)(l->e[i].key >> (120 - 8 * k));
+            char entry[INET6_ADDRSTRLEN];
+            inet_ntop(AF_INET6, bytes, entry, sizeof entry);
+            ds_dump_txt(out, name, p->ttl, v->txt, entry);
         }
     }
 }

@@ -84,6 +84,7 @@ static int comb_new_section(struct dataset *ds, char *s)
     p->nested[p->nnested++] = n;
     n->ttl = ds->ttl;
     n->defval = (struct ds_value){.a = 0x7f000002, .txt = NULL};
+    ds_update_default(n);
     p->cur = n;
     char *w;
     int nsub = 0;
@@ -121,10 +122,13 @@ static int comb_line(struct dataset *ds, char *line, size_t len)
     if (strncasecmp(line, "$DATASET", 8) == 0 && (line[8] == ' ' || line[8] == '\t'))
         return comb_new_section(ds, line + 9);
     if (p->cur) {
+        /* $SOA and $NS errors are recorded on the container (ds_special
+         * parses them into the parent), the others on the section */
+        p->cur->err[0] = '\0';
         int r = dataset_feed_line(p->cur, line, len);
-        if (r < 0)
+        if (r < 0 && p->cur->err[0])
             return ds_error(ds, "%s", p->cur->err);
-        return 0;
+        return r < 0 ? -1 : 0;
     }
     /* the common section: specials and comments only */
     if (line[0] == '#' || line[0] == ';') {
@@ -170,6 +174,8 @@ static enum ds_result comb_query(const struct dataset *ds, const struct ds_query
         for (int i = 0; i < p->nsubs; i++) {
             const struct comb_sub *s = &p->subs[i];
             if (s->len != b->len || memcmp(s->name, b->name, s->len) != 0 || !s->ds->priv)
+                continue;
+            if (dq->generic_only && s->ds->type != &ds_type_generic)
                 continue;
             if (s->ds->expires && s->ds->expires < time(NULL))
                 continue;

@@ -164,6 +164,14 @@ static int drop_privileges(const char *spec)
     return 0;
 }
 
+static void write_pid(int fd)
+{
+    char buf[32];
+    int n = snprintf(buf, sizeof buf, "%ld\n", (long)getpid());
+    if (ftruncate(fd, 0) < 0 || pwrite(fd, buf, (size_t)n, 0) != n)
+        log_warn("event=pidfile-write-failed error=\"%s\"", strerror(errno));
+}
+
 static int open_log(const char *spec, bool *unbuffered)
 {
     *unbuffered = spec[0] == '+';
@@ -358,14 +366,17 @@ int main(int argc, char **argv)
     for (int i = 0; i < srv.nlisten; i++)
         log_info("event=listening addr=%s proto=udp,tcp", srv.listen[i].text);
 
+    /* The pid file is opened before chroot and privilege drop (it usually
+     * lives in /run), and written again by the daemon once it has forked. */
+    int pidfd = -1;
     if (o.pidfile) {
-        FILE *pf = fopen(o.pidfile, "w");
-        if (!pf) {
+        pidfd = open(o.pidfile, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC, 0644);
+        if (pidfd < 0) {
             log_error("event=open-failed file=%s error=\"%s\"", o.pidfile, strerror(errno));
             return 1;
         }
-        fprintf(pf, "%ld\n", (long)getpid());
-        fclose(pf);
+        if (o.foreground)
+            write_pid(pidfd);
     }
     if (o.rootdir && (chroot(o.rootdir) < 0 || chdir("/") < 0)) {
         log_error("event=chroot-failed dir=%s error=\"%s\"", o.rootdir, strerror(errno));
@@ -376,11 +387,13 @@ int main(int argc, char **argv)
         return 1;
     }
     if (geteuid() == 0) {
-        if (!o.user) {
-            log_error("event=refused error=\"running as root: give -u user[:group] to drop privileges\"");
+        /* rbldnsd's default user; without it, refuse rather than stay root */
+        if (!o.user && !getpwnam("rbldns")) {
+            log_error("event=refused error=\"running as root and the default user rbldns does not "
+                      "exist: give -u user[:group] to drop privileges\"");
             return 1;
         }
-        if (drop_privileges(o.user) < 0)
+        if (drop_privileges(o.user ? o.user : "rbldns") < 0)
             return 1;
     }
     bool qlog_unbuf = false;
@@ -415,13 +428,8 @@ int main(int argc, char **argv)
             return 1;
         }
         log_use_syslog();
-        if (o.pidfile) {
-            FILE *pf = fopen(o.pidfile, "w");
-            if (pf) {
-                fprintf(pf, "%ld\n", (long)getpid());
-                fclose(pf);
-            }
-        }
+        if (pidfd >= 0)
+            write_pid(pidfd);
     }
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
     atomic_store(&srv.cfg, cfg);

@@ -18,10 +18,10 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
     if (r.err || (q->flags & DNS_F_QR))
         return DNS_PARSE_DROP;
     q->opcode = (uint8_t)((q->flags >> 11) & 0xf);
-    if (q->opcode != 0)
-        return DNS_R_NOTIMP;
+    /* another opcode: NOTIMP, echoing the question when there is one */
+    int notimp = q->opcode != 0;
     if (qd != 1 || an != 0)
-        return DNS_R_FORMERR;
+        return notimp ? DNS_R_NOTIMP : DNS_R_FORMERR;
 
     /* The question name: plain labels only, lowercased copy kept. */
     size_t n = 0;
@@ -29,7 +29,7 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
     for (;;) {
         uint8_t l = rbuf_u8(&r);
         if (r.err)
-            return DNS_R_FORMERR;
+            return notimp ? DNS_R_NOTIMP : DNS_R_FORMERR;
         if (l == 0)
             break;
         if (l > 63 || labels >= DNS_MAX_LABELS || n + 1 + l + 1 > DNS_MAX_NAME)
@@ -51,6 +51,8 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
     if (r.err)
         return DNS_R_FORMERR;
     q->question_end = (uint16_t)r.pos;
+    if (notimp)
+        return DNS_R_NOTIMP;
 
     /* Additional section: at most one OPT, at the root (RFC 6891 6.1.1).
      * Records in the authority section (none expected) are skipped. */

@@ -68,6 +68,61 @@ void ds_query_set_rel(struct ds_query *dq, int rel)
         if (k == rel)
             dq->ip6_nibbles = rel;
     }
+    /* As rbldnsd: an IPv4-mapped (::ffff:a.b.c.d) or 6to4 (2002:AABB:CCDD::)
+     * address in nibble form is looked up as that IPv4 address. */
+    if (dq->ip6_nibbles == 32 && !dq->ip4_octets) {
+        static const uint8_t mapped[12] = {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff};
+        const uint8_t *b = dq->ip6;
+        if (memcmp(b, mapped, 12) == 0) {
+            dq->ip4 = (uint32_t)b[12] << 24 | (uint32_t)b[13] << 16 | (uint32_t)b[14] << 8 | b[15];
+            dq->ip4_octets = 4;
+        } else if (b[0] == 0x20 && b[1] == 0x02) {
+            dq->ip4 = (uint32_t)b[2] << 24 | (uint32_t)b[3] << 16 | (uint32_t)b[4] << 8 | b[5];
+            dq->ip4_octets = 4;
+        }
+    }
+}
+
+/* Could this dataset list the name at all (is it an address or a name of its
+ * kind)? An ACL's "always listed" value answers only such names. */
+static bool ds_accepts(const struct dataset *d, const struct ds_query *dq)
+{
+    const struct ds_type *t = d->type;
+    if (t == &ds_type_ip4set || t == &ds_type_ip4tset || t == &ds_type_ip4trie)
+        return dq->ip4_octets == 4;
+    if (t == &ds_type_ip6tset || t == &ds_type_ip6trie)
+        return dq->ip6_nibbles == 32;
+    if (t == &ds_type_dnset || t == &ds_type_combined)
+        return dq->rel > 0;
+    return false;
+}
+
+/* All records of one type in the answer get one TTL, the smallest
+ * (RFC 2181 5.2: the TTLs of an RRset must be equal). */
+static void unify_ttls(struct dns_answer *a)
+{
+    if (a->ancount < 2 || !a->an_start)
+        return;
+    uint8_t *d = a->w.data;
+    for (size_t off = a->an_start; off < a->w.len;) {
+        uint16_t type = (uint16_t)(d[off + 2] << 8 | d[off + 3]);
+        uint32_t min = UINT32_MAX;
+        for (size_t o = off; o < a->w.len; o += 12 + (size_t)(d[o + 10] << 8 | d[o + 11]))
+            if ((d[o + 2] << 8 | d[o + 3]) == type) {
+                uint32_t t = (uint32_t)d[o + 6] << 24 | (uint32_t)d[o + 7] << 16 |
+                             (uint32_t)d[o + 8] << 8 | d[o + 9];
+                if (t < min)
+                    min = t;
+            }
+        for (size_t o = off; o < a->w.len; o += 12 + (size_t)(d[o + 10] << 8 | d[o + 11]))
+            if ((d[o + 2] << 8 | d[o + 3]) == type) {
+                d[o + 6] = (uint8_t)(min >> 24);
+                d[o + 7] = (uint8_t)(min >> 16);
+                d[o + 8] = (uint8_t)(min >> 8);
+                d[o + 9] = (uint8_t)min;
+            }
+        off += 12 + (size_t)(d[off + 10] << 8 | d[off + 11]);
+    }
 }
 
 static const struct ds_soa *zone_soa(const struct zone *z, const struct dataset **from)
@@ -99,35 +154,44 @@ static void apex_rr_begin(struct wbuf *w, uint16_t apex_ptr, uint16_t type, uint
     wbuf_u32(w, ttl);
 }
 
-static void write_name(struct wbuf *w, const uint8_t *name)
+/* Write a name, replacing its longest suffix that is also a suffix of the
+ * question name by a compression pointer into the question (offset 12). */
+static void write_name(struct wbuf *w, const uint8_t *name, const struct dns_query *q)
 {
-    size_t n = 0;
-    while (name[n])
-        n += (size_t)name[n] + 1;
-    wbuf_bytes(w, name, n + 1);
-}
-
-static size_t name_len(const uint8_t *name)
-{
-    size_t n = 0;
-    while (name[n])
-        n += (size_t)name[n] + 1;
-    return n + 1;
+    int nl = dns_name_labels(name);
+    size_t off = 0;
+    for (int i = 0; i < nl; i++) {
+        int k = q->nlabels - (nl - i);
+        if (k >= 0) {
+            size_t qo = q->label_off[k];
+            size_t rest = q->qname_len - qo;
+            if (memcmp(q->qname + qo, name + off, rest) == 0) {
+                wbuf_bytes(w, name, off);
+                wbuf_u16(w, (uint16_t)(0xc000 | (DNS_HEADER_SIZE + qo)));
+                return;
+            }
+        }
+        off += (size_t)name[off] + 1;
+    }
+    wbuf_bytes(w, name, off + 1);
 }
 
 /* Returns 1 if written, 0 if it did not fit (buffer rolled back). */
-static int add_soa(struct wbuf *w, uint16_t apex, const struct ds_soa *soa, uint32_t ttl)
+static int add_soa(struct wbuf *w, uint16_t apex, const struct ds_soa *soa, uint32_t ttl,
+                   const struct dns_query *q)
 {
     size_t mark = w->len;
     apex_rr_begin(w, apex, DNS_T_SOA, ttl);
-    wbuf_u16(w, (uint16_t)(name_len(soa->mname) + name_len(soa->rname) + 20));
-    write_name(w, soa->mname);
-    write_name(w, soa->rname);
+    size_t rdlen_at = w->len;
+    wbuf_u16(w, 0);
+    write_name(w, soa->mname, q);
+    write_name(w, soa->rname, q);
     wbuf_u32(w, soa->serial);
     wbuf_u32(w, soa->refresh);
     wbuf_u32(w, soa->retry);
     wbuf_u32(w, soa->expire);
     wbuf_u32(w, soa->minttl);
+    wbuf_put_u16_at(w, rdlen_at, (uint16_t)(w->len - rdlen_at - 2));
     if (w->err) {
         w->err = false;
         w->len = mark;
@@ -137,13 +201,16 @@ static int add_soa(struct wbuf *w, uint16_t apex, const struct ds_soa *soa, uint
 }
 
 /* The whole NS RRset or nothing. Returns the count written. */
-static int add_ns(struct wbuf *w, uint16_t apex, const struct ds_ns *ns, uint32_t ttl)
+static int add_ns(struct wbuf *w, uint16_t apex, const struct ds_ns *ns, uint32_t ttl,
+                  const struct dns_query *q)
 {
     size_t mark = w->len;
     for (int i = 0; i < ns->count; i++) {
         apex_rr_begin(w, apex, DNS_T_NS, ttl);
-        wbuf_u16(w, (uint16_t)name_len(ns->name[i]));
-        write_name(w, ns->name[i]);
+        size_t rdlen_at = w->len;
+        wbuf_u16(w, 0);
+        write_name(w, ns->name[i], q);
+        wbuf_put_u16_at(w, rdlen_at, (uint16_t)(w->len - rdlen_at - 2));
     }
     if (w->err) {
         w->err = false;
@@ -295,6 +362,20 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
         goto done;
     }
 
+    /* A zone whose data is not loaded (yet) or has expired ($TIMESTAMP) must
+     * not answer "not listed": SERVFAIL, as rbldnsd, so clients fail closed. */
+    time_t now = 0;
+    for (int i = 0; i < z->nds; i++) {
+        const struct dataset *d = z->ds[i];
+        if (d->expires && !now)
+            now = time(NULL);
+        if (!d->priv || (d->expires && d->expires < now)) {
+            n = finish(&a, &q, 0, DNS_R_SERVFAIL);
+            rcode = DNS_R_SERVFAIL;
+            goto done;
+        }
+    }
+
     const struct dataset *soa_ds = NULL, *ns_ds = NULL;
     const struct ds_soa *soa = zone_soa(z, &soa_ds);
     const struct ds_ns *ns = zone_ns(z, &ns_ds);
@@ -306,18 +387,19 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
         n = finish(&a, &q, 0, DNS_R_REFUSED);
         goto done;
     }
-    a.w.data[2] |= DNS_F_AA >> 8;
+    if (q.qclass == DNS_C_IN) /* RFC 1035 6.2: no AA for a QCLASS ANY answer */
+        a.w.data[2] |= DNS_F_AA >> 8;
 
     enum ds_result found = rel == 0 ? DS_FOUND : DS_NONE;
     if (rel == 0) {
         if (soa && ans_wants(&a, DNS_T_SOA)) {
-            if (add_soa(&a.w, apex, soa, soa_ttl))
+            if (add_soa(&a.w, apex, soa, soa_ttl, &q))
                 a.ancount++;
             else
                 a.tc = true;
         }
         if (ns && ans_wants(&a, DNS_T_NS)) {
-            int c = add_ns(&a.w, apex, ns, ns_ttl);
+            int c = add_ns(&a.w, apex, ns, ns_ttl, &q);
             if (c)
                 a.ancount = (uint16_t)(a.ancount + c);
             else
@@ -325,26 +407,20 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
         }
     }
     struct ds_query dq = {.q = &q, .peer = peer};
+    dq.generic_only = act == ACL_EMPTY || act == ACL_VALUE;
     ds_query_set_rel(&dq, rel);
-    time_t now = 0;
+    bool acl_listed = false;
     for (int i = 0; i < z->nds; i++) {
         const struct dataset *d = z->ds[i];
-        bool is_generic = d->type == &ds_type_generic;
-        if (!d->priv)
+        if (act == ACL_VALUE && ds_accepts(d, &dq))
+            acl_listed = true;
+        if (dq.generic_only && d->type != &ds_type_generic && d->type != &ds_type_combined)
             continue;
-        if ((act == ACL_EMPTY || act == ACL_VALUE) && !is_generic && d->type != &ds_type_combined)
-            continue;
-        if (d->expires) {
-            if (!now)
-                now = time(NULL);
-            if (d->expires < now)
-                continue;
-        }
         enum ds_result r = d->type->query(d, &dq, &a);
         if (r == DS_FOUND || (r == DS_ENT && found != DS_FOUND))
             found = r;
     }
-    if (act == ACL_VALUE && rel > 0 && (dq.ip4_octets == 4 || dq.ip6_nibbles == 32 || found != DS_FOUND)) {
+    if (acl_listed) {
         char entry[64];
         fmt_peer(peer, entry, sizeof entry);
         if (ans_wants(&a, DNS_T_A))
@@ -363,14 +439,15 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
         rcode = DNS_R_NOERROR;
         goto done;
     }
+    unify_ttls(&a);
     rcode = found != DS_NONE ? DNS_R_NOERROR : DNS_R_NXDOMAIN;
     uint16_t nscount = 0;
     if (a.ancount > 0) {
         if (ns && !cfg->lazy)
-            nscount = (uint16_t)add_ns(&a.w, apex, ns, ns_ttl);
+            nscount = (uint16_t)add_ns(&a.w, apex, ns, ns_ttl, &q);
     } else if (soa) {
         uint32_t neg = soa->minttl < soa_ttl ? soa->minttl : soa_ttl;
-        nscount = (uint16_t)add_soa(&a.w, apex, soa, neg);
+        nscount = (uint16_t)add_soa(&a.w, apex, soa, neg, &q);
     }
     n = finish(&a, &q, nscount, rcode);
 done:

@@ -304,13 +304,47 @@ def test_reload_under_load_loses_nothing(start_server, pubdir):
     assert srv.log_text().count("event=loaded") >= 3
 
 
-def test_refuses_root_without_user(datadir):
-    p = subprocess.run([BIN, "-n", "-b", "127.0.0.1/0", f"z.test:ip4set:{datadir}/sample-ip4"],
-                       capture_output=True, text=True, timeout=10)
-    if os.geteuid() == 0:
-        assert p.returncode != 0 and "running as root" in p.stderr
-    else:
+def test_never_runs_as_root(datadir):
+    """As root without -u it drops to rbldnsd's default user rbldns (the
+    rbldnsd package creates it); with -u root it refuses."""
+    if os.geteuid() != 0:
         pytest.fail("this test is meant to run as root, as CI does")
+    p = subprocess.run([BIN, "-n", "-u", "root", "-b", "127.0.0.1/0",
+                        f"z.test:ip4set:{datadir}/sample-ip4"],
+                       capture_output=True, text=True, timeout=10)
+    assert p.returncode != 0 and "will not run as root" in p.stderr
+    p = subprocess.Popen([BIN, "-n", "-b", "127.0.0.1/0", f"z.test:ip4set:{datadir}/sample-ip4"],
+                         stderr=subprocess.PIPE, text=True)
+    try:
+        for _ in range(100):
+            with open(f"/proc/{p.pid}/status") as f:
+                uid = [l for l in f if l.startswith("Uid:")][0].split()[1:]
+            if uid[0] != "0":
+                break
+            time.sleep(0.05)
+        import pwd
+        assert int(uid[0]) == pwd.getpwnam("rbldns").pw_uid
+        assert all(u == uid[0] for u in uid)  # real, effective, saved, fs
+    finally:
+        p.terminate()
+        p.wait(timeout=5)
+
+
+def test_daemon_pidfile(datadir, pubdir):
+    pidfile = pubdir / "dnsbl.pid"
+    p = subprocess.run([BIN, "-u", "nobody", "-p", str(pidfile), "-b", "127.0.0.1/0",
+                        f"z.test:ip4set:{datadir}/sample-ip4"], timeout=10)
+    assert p.returncode == 0
+    for _ in range(50):
+        if pidfile.exists() and pidfile.read_text().strip():
+            break
+        time.sleep(0.05)
+    pid = int(pidfile.read_text())
+    try:
+        with open(f"/proc/{pid}/cmdline", "rb") as f:
+            assert b"rampart-dnsbl" in f.read()
+    finally:
+        os.kill(pid, signal.SIGTERM)
 
 
 def test_usage_and_dump(datadir):
@@ -322,7 +356,9 @@ def test_usage_and_dump(datadir):
     assert "$ORIGIN ip4.dnsbl.example." in p.stdout
     assert re.search(r"^2\.0\.0\.127\t2100\tIN\tA\t127\.0\.0\.2$", p.stdout, re.M), p.stdout
     assert re.search(r"^\*\.2\.0\.192\t2100\tIN\tA\t127\.0\.0\.4$", p.stdout, re.M), p.stdout
-    assert re.search(r"^1\.2\.0\.192\tIN\tCNAME\texcluded$", p.stdout, re.M), p.stdout
+    assert re.search(r"^1\.2\.0\.192\t2100\tIN\tCNAME\texcluded$", p.stdout, re.M), p.stdout
+    assert ('2.0.0.127\t2100\tIN\tTXT\t"Listed by the Rampart sample list, see '
+            'http://dnsbl.example/lookup?ip=127.0.0.2"') in p.stdout
     p = subprocess.run([BIN, "-n", "-b", "127.0.0.1/0", "bad-spec"], capture_output=True,
                        text=True, timeout=10)
     assert p.returncode != 0 and "bad-zone-spec" in p.stderr

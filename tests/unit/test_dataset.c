@@ -74,9 +74,12 @@ static void substitutions(void **state)
     dns_config_free_all(cfg);
     cfg = one_zone("ip4set", "$= See http://www.example.com/bl?$= ($) for details\n"
                              "127.0.0.2    r123\n"
+                             "127.0.0.3\n"
                              "127.0.0.4    =See other blocklists for details about $\n");
     tu_ask(cfg, "2.0.0.127.bl.test", DNS_T_TXT, 0, 0, &a);
     assert_true(tu_has_text(&a, "See http://www.example.com/bl?r123 (127.0.0.2) for details"));
+    tu_ask(cfg, "3.0.0.127.bl.test", DNS_T_TXT, 0, 0, &a); /* no text: $= gets the entry */
+    assert_true(tu_has_text(&a, "See http://www.example.com/bl?127.0.0.3 (127.0.0.3) for details"));
     tu_ask(cfg, "4.0.0.127.bl.test", DNS_T_TXT, 0, 0, &a);
     assert_true(tu_has_text(&a, "See other blocklists for details about 127.0.0.4"));
     dns_config_free_all(cfg);
@@ -220,6 +223,74 @@ static void acl_actions(void **state)
     dns_config_free_all(cfg);
 }
 
+static void acl_empty_hides_combined_and_value_lists_only_addresses(void **state)
+{
+    (void)state;
+    char spec1[128], spec2[128];
+    snprintf(spec1, sizeof spec1, "c.test:combined:%s",
+             tu_file("$DATASET ip4set @\n127.0.0.2\n$DATASET generic @\nwww A 127.0.0.8\n"));
+    snprintf(spec2, sizeof spec2, "c.test:acl:%s", tu_file("127.0.0.1 :empty\n"));
+    const char *specs[] = {spec1, spec2};
+    struct dns_config *cfg = tu_config(2, specs);
+    struct tu_answer a;
+    tu_ask(cfg, "2.0.0.127.c.test", DNS_T_A, 0, 0, &a);
+    assert_int_equal(a.rcode, DNS_R_NXDOMAIN);
+    tu_ask(cfg, "www.c.test", DNS_T_A, 0, 0, &a); /* generic data still answers */
+    assert_true(tu_has_a(&a, 0x7f000008));
+    dns_config_free_all(cfg);
+    snprintf(spec1, sizeof spec1, "v.test:ip4set:%s", tu_file("1.2.3.4\n"));
+    snprintf(spec2, sizeof spec2, "v.test:acl:%s", tu_file("127.0.0.1 :7:you are $\n"));
+    cfg = tu_config(2, specs);
+    tu_ask(cfg, "9.9.9.9.v.test", DNS_T_TXT, 0, 0, &a);
+    assert_true(tu_has_text(&a, "you are 127.0.0.1"));
+    tu_ask(cfg, "9.9.v.test", DNS_T_TXT, 0, 0, &a); /* not an address: not "listed" */
+    assert_int_equal(a.rcode, DNS_R_NXDOMAIN);
+    dns_config_free_all(cfg);
+}
+
+static void mapped_ipv6_and_ttls(void **state)
+{
+    (void)state;
+    char spec1[128], spec2[128];
+    snprintf(spec1, sizeof spec1, "bl.test:ip4set:%s", tu_file("$TTL 10m\n127.0.0.2 :2:a\n"));
+    snprintf(spec2, sizeof spec2, "bl.test:ip4set:%s", tu_file("$TTL 1h\n127.0.0.2 :2:b\n"));
+    const char *specs[] = {spec1, spec2};
+    struct dns_config *cfg = tu_config(2, specs);
+    struct tu_answer a;
+    /* ::ffff:127.0.0.2 and 2002:7f00:2::1 are looked up as 127.0.0.2 */
+    tu_ask(cfg, "2.0.0.0.0.0.f.7.f.f.f.f.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.bl.test", DNS_T_A, 0, 0, &a);
+    assert_true(tu_has_a(&a, 0x7f000002));
+    tu_ask(cfg, "1.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.0.2.0.0.0.0.0.f.7.2.0.0.2.bl.test", DNS_T_A, 0, 0, &a);
+    assert_true(tu_has_a(&a, 0x7f000002));
+    /* two TXT records from datasets with different $TTL: one TTL, the smaller */
+    tu_ask(cfg, "2.0.0.127.bl.test", DNS_T_TXT, 0, 0, &a);
+    assert_int_equal(a.an, 2);
+    int seen = 0;
+    for (size_t i = 12; i + 6 <= a.len; i++)
+        if (memcmp(a.pkt + i, "\x00\x10\x00\x01\x00\x00\x02\x58", 8) == 0)
+            seen++;
+    assert_int_equal(seen, 2);
+    dns_config_free_all(cfg);
+}
+
+static void unloaded_zone_fails_closed(void **state)
+{
+    (void)state;
+    struct ds_options opt = {.ttl = {2100, 0, 0}};
+    const char *specs[] = {"bl.test:ip4set:/nonexistent/file"};
+    struct dns_config *cfg = dns_config_build(specs, 1, &opt);
+    assert_non_null(cfg);
+    assert_int_equal(dns_config_reload(NULL, &cfg, true), -1);
+    struct tu_answer a;
+    tu_ask(cfg, "2.0.0.127.bl.test", DNS_T_A, 0, 0, &a);
+    assert_int_equal(a.rcode, DNS_R_SERVFAIL);
+    dns_config_free_all(cfg);
+    cfg = one_zone("ip4set", "$TIMESTAMP 2020:01:01 +1d\n127.0.0.2\n");
+    tu_ask(cfg, "2.0.0.127.bl.test", DNS_T_A, 0, 0, &a);
+    assert_int_equal(a.rcode, DNS_R_SERVFAIL); /* expired data */
+    dns_config_free_all(cfg);
+}
+
 static void gzip_and_reload(void **state)
 {
     (void)state;
@@ -252,6 +323,8 @@ int main(void)
         cmocka_unit_test(ip4tset_and_trie), cmocka_unit_test(ip6_sets),
         cmocka_unit_test(dnset_wildcards), cmocka_unit_test(generic_and_combined),
         cmocka_unit_test(acl_actions),     cmocka_unit_test(gzip_and_reload),
+        cmocka_unit_test(acl_empty_hides_combined_and_value_lists_only_addresses),
+        cmocka_unit_test(mapped_ipv6_and_ttls), cmocka_unit_test(unloaded_zone_fails_closed),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
