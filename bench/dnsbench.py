@@ -33,6 +33,7 @@ import json
 import os
 import re
 import select
+import shlex
 import shutil
 import signal
 import socket
@@ -75,11 +76,14 @@ DNSPERF_OPTS = os.environ.get("BENCH_DNSPERF_OPTS", "-c 2 -q 200 -t 2").split()
 SERVER_CPU = os.environ.get("BENCH_SERVER_CPU", "1")
 CLIENT_CPU = os.environ.get("BENCH_CLIENT_CPU", "0")
 PORT_BASE = env_num("BENCH_PORT_BASE", 15300, int)
+QUIET_WAIT = env_num("BENCH_QUIET_WAIT", 15 if QUICK else 60)
 SEED = os.environ.get("BENCH_SEED", "20031")
 NQUERIES = env_num("BENCH_QUERIES", 1000000, int)
 SERVERS = os.environ.get("BENCH_SERVERS", "floor rampart-dnsbl rbldnsd nsd knot").split()
 DATASETS = os.environ.get(
     "BENCH_DATASETS", "ip4-100k mixed" if QUICK else "ip4-1m ip4-10m mixed").split()
+RELOAD = os.environ.get("BENCH_RELOAD", "1") != "0"
+RELOAD_ENTRIES = 100000 if QUICK else 1000000
 RELOAD_DATASET = "ip4-100k" if QUICK else "ip4-1m"
 CHECK_QUERIES = 200
 CLK_TCK = os.sysconf("SC_CLK_TCK")
@@ -299,8 +303,7 @@ class Proc:
         else:
             rss = sum(read_pss_kb(p) for p in pids)
         peak = max([s.get("VmHWM", 0) for s in status] or [0])
-        return {"rss_kb": rss, "peak_kb": max(peak, rss if len(pids) == 1 else 0),
-                "processes": len(pids)}
+        return {"rss_kb": rss, "peak_kb": peak, "processes": len(pids)}
 
     def exited(self):
         code = self.popen.poll()
@@ -315,32 +318,36 @@ class Proc:
             pass
         return f"exited with status {code}" + (f": {tail[:120]}" if tail else "")
 
+    def signal_all(self, sig):
+        try:
+            os.killpg(self.pid, sig)
+        except ProcessLookupError:
+            pass
+        for pid, st in self.tree().items():   # a descendant that left our group
+            if st[1] != self.pid:
+                try:
+                    os.kill(pid, sig)
+                except ProcessLookupError:
+                    pass
+
+    def gone_within(self, seconds):
+        deadline = time.monotonic() + seconds
+        while time.monotonic() < deadline:
+            self.popen.poll()                  # reap the leader so it leaves /proc
+            if not self.tree():
+                return True
+            time.sleep(0.1)
+        return False
+
     def stop(self):
+        """SIGTERM to all the server's processes; SIGKILL if they are not gone
+        in 120 s (Knot and NSD take a while to free a 10M-entry zone)."""
         if not self.popen:
             return
         for sig, patience in ((signal.SIGTERM, 120), (signal.SIGKILL, 10)):
-            members = self.tree()
-            if not members and self.popen.poll() is not None:
+            self.signal_all(sig)
+            if self.gone_within(patience):
                 break
-            try:
-                os.killpg(self.pid, sig)
-            except ProcessLookupError:
-                pass
-            for pid in members:        # a descendant that left our group
-                try:
-                    if read_proc_stat(pid) and read_proc_stat(pid)[1] != self.pid:
-                        os.kill(pid, sig)
-                except ProcessLookupError:
-                    pass
-            deadline = time.monotonic() + patience
-            while time.monotonic() < deadline:
-                self.popen.poll()
-                if not self.tree():
-                    break
-                time.sleep(0.1)
-            else:
-                continue
-            break
         self.popen.wait()
         PidFile.update(remove=self.pid)
         self.popen = None
@@ -514,15 +521,57 @@ def run_client(argv, timeout):
     finally:
         killer.cancel()
         child.stdout.close()
+        if child.returncode is None:      # interrupted: do not leave dnsperf behind
+            child.kill()
+            child.wait()
     return child.returncode, text, usage.ru_utime + usage.ru_stime
 
 
+def cpu_times():
+    """Per CPU: busy seconds (user+nice+system) and softirq seconds, from /proc/stat."""
+    out = {}
+    with open("/proc/stat") as f:
+        for line in f:
+            if line.startswith("cpu") and line[3].isdigit():
+                name, *v = line.split()
+                v = [int(x) / CLK_TCK for x in v]
+                out[name[3:]] = {"busy": v[0] + v[1] + v[2], "softirq": v[6]}
+    return out
+
+
+def other_load(proc, seconds=0.5):
+    """Cores' worth of CPU used by processes other than the server and this
+    harness over `seconds`."""
+    t0, c0, s0 = cpu_times(), proc.cpu_seconds(), time.process_time()
+    time.sleep(seconds)
+    t1, c1, s1 = cpu_times(), proc.cpu_seconds(), time.process_time()
+    busy = sum(t1[k]["busy"] - t0[k]["busy"] for k in t1)
+    return max(0.0, busy - (c1 - c0) - (s1 - s0)) / seconds
+
+
+def wait_for_quiet(proc):
+    """Other work on the machine (a build, a test suite) distorts the numbers:
+    wait, up to BENCH_QUIET_WAIT seconds, until it uses under 5% of a core."""
+    deadline = time.monotonic() + QUIET_WAIT
+    while True:
+        load = other_load(proc)
+        if load < 0.05 or time.monotonic() > deadline:
+            return load
+        log(f"waiting for the machine to be quiet (other processes use {100 * load:.0f}% "
+            f"of a core)")
+        time.sleep(1.5)
+
+
 def load_run(proc, port, queries, seconds, rate):
-    """One dnsperf run; returns its counters plus the server's and dnsperf's CPU."""
+    """One dnsperf run; returns its counters, the server's and dnsperf's CPU and
+    how much CPU other processes took on each of the two cores meanwhile."""
     argv = dnsperf_argv(port, queries, seconds, rate)
+    wait_for_quiet(proc)
+    t0 = cpu_times()
     c0, w0 = proc.cpu_seconds(), time.monotonic()
     code, text, client_cpu = run_client(argv, seconds + 60)
     c1, wall = proc.cpu_seconds(), time.monotonic() - w0
+    t1 = cpu_times()
     if code != 0:
         raise CellFailed(f"dnsperf exited with {code}: {text.strip()[-120:]}")
     r = parse_dnsperf(text)
@@ -532,6 +581,12 @@ def load_run(proc, port, queries, seconds, rate):
     r["server_cpu"] = c1 - c0
     r["client_cpu"] = client_cpu
     r["client_wall"] = wall
+
+    def delta(cpu, key):
+        return t1[cpu][key] - t0[cpu][key]
+    r["other_server_core"] = max(0.0, delta(SERVER_CPU, "busy") - r["server_cpu"]) / wall
+    r["other_client_core"] = max(0.0, delta(CLIENT_CPU, "busy") - client_cpu) / wall
+    r["softirq_server_core"] = delta(SERVER_CPU, "softirq") / wall
     r["us_per_query"] = 1e6 * r["server_cpu"] / r["completed"] if r["completed"] else None
     return r
 
@@ -551,7 +606,17 @@ def summarize(runs):
         [{"v": 100 * r["client_cpu"] / r["client_wall"]} for r in runs], "v")
     out["lost_pct"] = median_of([{"v": 100 * r["lost"] / max(r["sent"], 1)} for r in runs], "v")
     out["rcodes"] = runs[0]["rcodes"] if runs else ""
+    out["softirq_server_core_pct"] = median_of(
+        [{"v": 100 * r["softirq_server_core"]} for r in runs], "v")
+    out["other_server_core_max_pct"] = max(100 * r["other_server_core"] for r in runs)
+    out["other_client_core_max_pct"] = max(100 * r["other_client_core"] for r in runs)
     return out
+
+
+def interference_pct(cell):
+    """Largest share of a core other processes took during any of the cell's runs."""
+    return max(cell[mode][f"other_{core}_core_max_pct"]
+               for mode in ("full", "fixed") for core in ("server", "client"))
 
 
 # ---- servers -------------------------------------------------------------
@@ -764,6 +829,12 @@ def reload_test(label, argv_fn, missing, base_ds, entries, port_offset):
         proc.start()
         wait_ready(proc, port, base_ds.probes, False)
         row["repinned"] = proc.pin_threads()
+        base = load_run(proc, port, ds.queries, RELOAD_SECONDS, RELOAD_RATE)
+        row["baseline_sent"], row["baseline_lost"] = base["sent"], base["lost"]
+        log(f"reload {label}: baseline without reload: sent {base['sent']:.0f}, "
+            f"lost {base['lost']:.0f}")
+        wait_for_quiet(proc)
+        t0, c0, w0 = cpu_times(), proc.cpu_seconds(), time.monotonic()
         dnsperf = subprocess.Popen(dnsperf_argv(port, ds.queries, RELOAD_SECONDS, RELOAD_RATE),
                                    stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
         t_start = time.monotonic()
@@ -781,6 +852,9 @@ def reload_test(label, argv_fn, missing, base_ds, entries, port_offset):
                 + (f"{seen:.3f} s" if seen is not None else "(not seen)"))
         text, _ = dnsperf.communicate(timeout=RELOAD_SECONDS + 60)
         dnsperf = None
+        t1, c1, wall = cpu_times(), proc.cpu_seconds(), time.monotonic() - w0
+        row["other_server_core_pct"] = 100 * max(
+            0.0, t1[SERVER_CPU]["busy"] - t0[SERVER_CPU]["busy"] - (c1 - c0)) / wall
         row.update(parse_dnsperf(text))
         why = proc.exited()
         if why:
@@ -843,11 +917,11 @@ def dataset_table(ds, cells):
     floor = next((c for c in cells if c["server"] == "floor" and "full" in c), None)
     head = ("| server | ready (s) | RSS MiB | peak MiB | reply B | answers | max qps "
             "| server CPU | dnsperf CPU | µs/query at max | × floor | qps per core "
-            f"| µs/query at {RATE // 1000}k | × floor | lost at {RATE // 1000}k |")
-    lines = [head, "|---|" + "---:|" * 14]
+            f"| µs/query at {RATE // 1000}k | × floor | lost at {RATE // 1000}k | other load |")
+    lines = [head, "|---|" + "---:|" * 15]
     for c in cells:
         if "na" in c and "full" not in c:
-            lines.append(f"| {c['server']} | n/a ({c['na']}) |" + " |" * 13)
+            lines.append(f"| {c['server']} | n/a ({c['na']}) |" + " |" * 14)
             continue
         full, fixed, mem = c["full"], c["fixed"], c["memory_ready"]
         peak = max(mem["peak_kb"], c.get("memory_after", mem)["peak_kb"])
@@ -867,7 +941,7 @@ def dataset_table(ds, cells):
             f"| {fmt(full['us_per_query'], '.2f')} | {ratio('full')} "
             f"| {fmt(full['us_per_query'] and 1e6 / full['us_per_query'], ',.0f')} "
             f"| {fmt(fixed['us_per_query'], '.2f')} | {ratio('fixed')} "
-            f"| {fixed['lost_pct']:.2f}% |")
+            f"| {fixed['lost_pct']:.2f}% | {interference_pct(c):.0f}% |")
     for c in cells:
         if c.get("repinned"):
             lines.append(f"\n† {c['server']}: {len(c['repinned'])} thread(s) "
@@ -879,16 +953,20 @@ def dataset_table(ds, cells):
 
 def reload_table(rows):
     lines = ["| server | entries | rate (qps) | sent | completed | lost | lost % "
-             "| 1st reload visible after (s) | 2nd reload visible after (s) |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|---:|"]
+             "| lost without reload | 1st reload visible after (s) "
+             "| 2nd reload visible after (s) | other load |",
+             "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
     for r in rows:
         if "na" in r and "sent" not in r:
-            lines.append(f"| {r['server']} | n/a ({r['na']}) | | | | | | | |")
+            lines.append(f"| {r['server']} | n/a ({r['na']}) | | | | | | | | | |")
             continue
         vis = [fmt(v, ".3f", "not seen") for v in r.get("visible_s", [])] + ["–", "–"]
         lines.append(f"| {r['server']} | {r['entries']:,} | {r['rate']:,} | {r['sent']:,.0f} "
                      f"| {r['completed']:,.0f} | {r['lost']:,.0f} "
-                     f"| {100 * r['lost'] / max(r['sent'], 1):.2f}% | {vis[0]} | {vis[1]} |")
+                     f"| {100 * r['lost'] / max(r['sent'], 1):.2f}% "
+                     f"| {r['baseline_lost']:,.0f} of {r['baseline_sent']:,.0f} "
+                     f"| {vis[0]} | {vis[1]} "
+                     f"| {r['other_server_core_pct']:.0f}% |")
     return "\n".join(lines)
 
 
@@ -923,9 +1001,18 @@ def write_report(info, datasets, cells, reloads, command):
         "processes, from /proc/PID/stat) / queries completed; *× floor* = that divided by "
         "the floor server's at the same load setting; *qps per core* = 10^6 / µs per query "
         "at max, the rate the server would reach with a whole core to itself (an "
-        "estimate, useful when dnsperf is the bottleneck).",
+        "estimate, useful when dnsperf is the bottleneck). *other load* = the largest share "
+        "of either core that other processes used during any run (from /proc/stat); above "
+        "a few percent the row is disturbed. The kernel's softirq time for loopback "
+        "delivery is charged to no process and is not in µs/query; at the maximum rate it "
+        f"was {softirq_note(cells)} of the server's core.",
         "",
     ]
+    worst = max([interference_pct(c) for c in cells if "full" in c] or [0])
+    if worst > 10:
+        out[4:4] = [f"**Warning: other processes used up to {worst:.0f}% of a core during "
+                    "some runs (see *other load*); those rows are not clean measurements. "
+                    "Rerun on an idle machine.**", ""]
     for ds in datasets:
         sizes = ", ".join(f"{os.path.basename(z.rblfile)} {file_mib(z.rblfile):.1f} MiB"
                           for z in ds.zones)
@@ -941,7 +1028,8 @@ def write_report(info, datasets, cells, reloads, command):
                 "the run the data file is replaced by atomic rename with a version where 10% "
                 "of the entries changed, and the server gets SIGHUP. *visible after* = time "
                 "from SIGHUP until a newly listed entry answers (polled every 10 ms). Lost = "
-                "dnsperf's \"Queries lost\" (no answer within the timeout).", "",
+                "dnsperf's \"Queries lost\" (no answer within the timeout); *lost without "
+                "reload* = the same run just before, with no reload, for comparison.", "",
                 reload_table(reloads), ""]
     text = "\n".join(out)
     with open(os.path.join(OUT, "dnsbl.md"), "w") as f:
@@ -956,15 +1044,19 @@ def main():
         os.makedirs(d, exist_ok=True)
     PidFile.update()
     info = machine_info()
-    command = os.environ.get("BENCH_COMMAND", "sh bench/run.sh")
+    user_vars = sorted(set(os.environ.get("BENCH_USER_VARS", "").split()) - {"BENCH_USER_VARS"})
+    command = " ".join([f"{k}={shlex.quote(os.environ.get(k, ''))}" for k in user_vars]
+                       + [f"RAMPART_BUILD={shlex.quote(RAMPART_BUILD)}", "sh bench/run.sh"])
     log(f"settings: datasets={' '.join(DATASETS)} servers={' '.join(SERVERS)} "
         f"seconds={SECONDS} repeat={REPEAT} rate={RATE} quick={int(QUICK)}")
 
     datasets = all_datasets()
+    reload_servers = [s for s in ("rampart-dnsbl", "rbldnsd") if s in SERVERS] if RELOAD else []
     reload_base = next((d for d in datasets if d.name == RELOAD_DATASET), None)
-    if reload_base is None:
-        reload_base = (ip4_dataset(RELOAD_DATASET, 100000 if QUICK else 1000000))
-    for ds in datasets + ([reload_base] if reload_base not in datasets else []):
+    if reload_servers and reload_base is None:
+        reload_base = ip4_dataset(RELOAD_DATASET, RELOAD_ENTRIES)
+        generate(reload_base)
+    for ds in datasets:
         generate(ds)
     make_world_readable(DATA)
 
@@ -981,20 +1073,27 @@ def main():
             cells.append(measure(table[name], ds))
             write_json(info, cells, [])
 
+    # Reload under load: rampart-dnsbl, rbldnsd, and rbldnsd -f (which forks a
+    # child to keep answering while the parent loads).
     reloads = []
-    entries = 100000 if QUICK else 1000000
     rbl = table["rbldnsd"]
     plans = [("rampart-dnsbl", table["rampart-dnsbl"].argv_fn, rampart_missing(), 1),
              ("rbldnsd", rbl.argv_fn, rbl.missing(), 2),
              ("rbldnsd -f", lambda ds, port, wd: rbl.argv_fn(ds, port, wd)[:1] + ["-f"]
               + rbl.argv_fn(ds, port, wd)[1:], rbl.missing(), 2)]
-    if os.environ.get("BENCH_RELOAD", "1") != "0":
-        for label, argv_fn, missing, offset in plans:
-            if label.split()[0] in SERVERS:
-                reloads.append(reload_test(label, argv_fn, missing, reload_base, entries,
-                                           offset))
+    for label, argv_fn, missing, offset in plans:
+        if label.split()[0] in reload_servers:
+            reloads.append(reload_test(label, argv_fn, missing, reload_base, RELOAD_ENTRIES,
+                                       offset))
     write_json(info, cells, reloads)
     print(write_report(info, datasets, cells, reloads, command))
+
+
+def softirq_note(cells):
+    values = [c["full"]["softirq_server_core_pct"] for c in cells if "full" in c]
+    if not values:
+        return "not measured"
+    return f"{min(values):.0f}–{max(values):.0f}%"
 
 
 def write_json(info, cells, reloads):

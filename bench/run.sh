@@ -60,9 +60,11 @@
 set -euo pipefail
 
 here=$(cd "$(dirname "$0")" && pwd)
+# the settings the caller chose, for the "Command:" line of the report
+BENCH_USER_VARS=$(env | grep -oE '^BENCH_[A-Z_]+' | tr '\n' ' ' || true)
+export BENCH_USER_VARS
 export BENCH_OUT=${BENCH_OUT:-$here/out}
 export RAMPART_BUILD=${RAMPART_BUILD:-$(dirname "$here")/build}
-export BENCH_COMMAND=${BENCH_COMMAND:-"$(env | grep -E '^BENCH_[A-Z_]+=' | grep -v -E '^BENCH_(OUT|COMMAND)=' | sort | tr '\n' ' ')RAMPART_BUILD=$RAMPART_BUILD sh bench/run.sh"}
 client_cpu=${BENCH_CLIENT_CPU:-0}
 server_cpu=${BENCH_SERVER_CPU:-1}
 
@@ -98,9 +100,14 @@ cleanup() {
     done < "$pidfile"
     : > "$pidfile"
 }
+harness=
+stop_harness() {    # on ^C or TERM: let the harness stop its own server first
+    [ -n "$harness" ] && kill -TERM "$harness" 2>/dev/null && wait "$harness" || true
+    exit "$1"
+}
 trap cleanup EXIT
-trap 'exit 130' INT
-trap 'exit 143' TERM
+trap 'stop_harness 130' INT
+trap 'stop_harness 143' TERM
 
 mkdir -p "$BENCH_OUT/bin"
 cc -O2 -Wall -Wextra -o "$BENCH_OUT/bin/floor" "$here/floor.c"
@@ -112,5 +119,11 @@ fi
 
 # The harness (and the generator it runs) stays on the client CPU so that
 # CPU $server_cpu only runs the server under test.
+# It runs in the background so that the traps above fire at once on a signal.
 BENCH_SERVER_CPU=$server_cpu BENCH_CLIENT_CPU=$client_cpu \
-    taskset -c "$client_cpu" /usr/bin/python3 "$here/dnsbench.py"
+    taskset -c "$client_cpu" /usr/bin/python3 "$here/dnsbench.py" &
+harness=$!
+status=0
+wait "$harness" || status=$?
+harness=
+exit "$status"
