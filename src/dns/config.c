@@ -207,6 +207,7 @@ int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool for
             failures++;
             continue;
         }
+        dns_config_prepare(n);
         struct dns_config *prev = srv ? dns_server_publish(srv, n) : *cfgp;
         *cfgp = n;
         dns_config_free(prev);

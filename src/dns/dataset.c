@@ -270,8 +270,17 @@ static char *expand_subst(struct dataset *ds, const char *text)
             const char *v = ds->subst[p[1] - '0'];
             if (!v && ds->parent)
                 v = ds->parent->subst[p[1] - '0'];
-            for (; v && *v && n < sizeof buf - 2; v++)
+            if (!v) {
+                /* undefined: stays as written, "$9" (a literal dollar sign) */
+                buf[n++] = '$';
+                buf[n++] = '$';
+                continue;
+            }
+            for (; *v && n < sizeof buf - 2; v++) {
+                if (*v == '$') /* a variable's own "$" is literal text */
+                    buf[n++] = '$';
                 buf[n++] = *v;
+            }
             p++;
             continue;
         }
@@ -286,30 +295,49 @@ static char *expand_subst(struct dataset *ds, const char *text)
     return ds_strdup(ds, buf, n);
 }
 
-static const char *apply_base(struct dataset *ds, const char *txt)
+/* With a $= base template, an entry's text is put into the template as it
+ * is (its own "$" signs stay literal); the template's $n and "$" apply. The
+ * default text (already in internal form) goes in unescaped. An entry text
+ * starting with "=" bypasses the template. */
+static const char *insert_base(struct dataset *ds, const char *base, const char *txt, bool escape)
 {
-    const char *base = ds->base_tpl;
-    if (!base && ds->parent)
-        base = ds->parent->base_tpl;
-    if (txt && txt[0] == '=')
-        return expand_subst(ds, txt + 1);
-    if (!base)
-        return txt ? expand_subst(ds, txt) : NULL;
-    if (!txt)
-        txt = "$";
+    const char *tpl = expand_subst(ds, base);
     char buf[1024];
     size_t n = 0;
-    for (const char *p = base; *p && n < sizeof buf - 1; p++) {
+    for (const char *p = tpl; *p && n < sizeof buf - 2; p++) {
+        if (p[0] == '$' && p[1] == '$') {
+            buf[n++] = '$';
+            buf[n++] = '$';
+            p++;
+            continue;
+        }
         if (p[0] == '$' && p[1] == '=') {
-            for (const char *t = txt; *t && n < sizeof buf - 1; t++)
+            for (const char *t = txt; *t && n < sizeof buf - 2; t++) {
+                if (*t == '$' && escape)
+                    buf[n++] = '$';
                 buf[n++] = *t;
+            }
             p++;
             continue;
         }
         buf[n++] = *p;
     }
-    buf[n] = '\0';
-    return expand_subst(ds, buf);
+    return ds_strdup(ds, buf, n);
+}
+
+static const char *base_template(const struct dataset *ds)
+{
+    return ds->base_tpl ? ds->base_tpl : ds->parent ? ds->parent->base_tpl : NULL;
+}
+
+static const char *apply_base(struct dataset *ds, const char *txt)
+{
+    const char *base = base_template(ds);
+    if (txt && txt[0] == '=')
+        return expand_subst(ds, txt + 1);
+    if (!base)
+        return txt ? expand_subst(ds, txt) : NULL;
+    return insert_base(ds, base, txt ? txt : "$", txt != NULL);
 }
 
 static char *rtrim(char *s)
@@ -326,6 +354,7 @@ static int parse_value(struct dataset *ds, char *s, struct ds_value *out, bool b
 {
     s = ds_skip_ws(s);
     *out = base ? ds->defval_eff : ds->defval;
+    out->ttl = ds->ttl;
     if (*s == '\0' || *s == '#' || *s == ';')
         return 0;
     const char *txt;
@@ -343,11 +372,19 @@ static int parse_value(struct dataset *ds, char *s, struct ds_value *out, bool b
             return 0; /* ":A": the default TXT stays */
         txt = rtrim(ds_skip_ws(c + 1));
         if (*txt == '\0') {
-            out->txt = NULL; /* ":A:": no TXT at all */
+            /* ":A:": no TXT at all, unless a $= template gives every entry one */
+            out->txt = base && base_template(ds) ? apply_base(ds, NULL) : NULL;
             return 0;
         }
     } else {
         txt = rtrim(s);
+    }
+    /* as rbldnsd: a template is at most 255 bytes as written */
+    char cut[256];
+    if (strlen(txt) > 255) {
+        memcpy(cut, txt, 255);
+        cut[255] = '\0';
+        txt = cut;
     }
     out->txt = base ? apply_base(ds, txt) : expand_subst(ds, txt);
     return 0;
@@ -360,10 +397,11 @@ int ds_parse_value(struct dataset *ds, char *s, struct ds_value *out)
 
 void ds_update_default(struct dataset *ds)
 {
-    const char *base = ds->base_tpl ? ds->base_tpl : ds->parent ? ds->parent->base_tpl : NULL;
+    const char *base = base_template(ds);
     ds->defval_eff = ds->defval;
-    if (base)
-        ds->defval_eff.txt = apply_base(ds, ds->defval.txt);
+    if (base) /* the default's text as written goes into the template */
+        ds->defval_eff.txt = ds->defval_raw ? insert_base(ds, base, ds->defval_raw, true)
+                                            : insert_base(ds, base, "$", false);
 }
 
 /* ---- addresses ---- */
@@ -595,8 +633,13 @@ int ds_special(struct dataset *ds, char *line, size_t len)
     (void)len;
     char *s = line + 1; /* past '$' */
     if (s[0] >= '0' && s[0] <= '9' && (s[1] == ' ' || s[1] == '\t' || s[1] == '\0')) {
+        /* as rbldnsd: the first definition wins, a combined file's common
+         * section before its sections' own */
+        int k = s[0] - '0';
+        if (ds->subst[k] || (ds->parent && ds->parent->subst[k]))
+            return 1;
         char *v = rtrim(ds_skip_ws(s + 1));
-        ds->subst[s[0] - '0'] = expand_subst(ds, v);
+        ds->subst[k] = ds_strdup(ds, v, strlen(v));
         return 1;
     }
     if (s[0] == '=' && (s[1] == ' ' || s[1] == '\t' || s[1] == '\0')) {
@@ -660,12 +703,14 @@ uint32_t valtab_push(struct valtab *t, struct ds_value val)
 
 uint32_t valtab_default(struct valtab *t, const struct dataset *ds)
 {
-    if (t->have_def && t->def.a == ds->defval_eff.a && t->def.txt == ds->defval_eff.txt)
+    struct ds_value d = ds->defval_eff;
+    d.ttl = ds->ttl;
+    if (t->have_def && t->def.a == d.a && t->def.txt == d.txt && t->def.ttl == d.ttl)
         return t->def_idx;
-    uint32_t i = valtab_push(t, ds->defval_eff);
+    uint32_t i = valtab_push(t, d);
     if (i != UINT32_MAX) {
         t->have_def = true;
-        t->def = ds->defval_eff;
+        t->def = d;
         t->def_idx = i;
     }
     return i;
@@ -703,10 +748,20 @@ int dataset_feed_line(struct dataset *ds, char *line, size_t len)
     bool ip6 = ds->type == &ds_type_ip6trie || ds->type == &ds_type_ip6tset;
     if (line[0] == ':' && ds->type != &ds_type_generic && ds->type != &ds_type_acl &&
         !(ip6 && line[1] == ':')) { /* "::1" in an IPv6 set is an address */
+        bool tset = ds->type == &ds_type_ip4tset || ds->type == &ds_type_ip6tset;
+        if (tset && ds->seen_default)
+            return 0; /* as rbldnsd: a trivial set has one value, the first given */
         struct ds_value v;
         if (parse_value(ds, line, &v, false) < 0)
             return -1;
         ds->defval = v;
+        ds->defval_raw = NULL;
+        if (v.txt) {
+            const char *raw = strchr(line + 1, ':');
+            raw = raw ? rtrim(ds_skip_ws((char *)raw + 1)) : line;
+            ds->defval_raw = ds_strdup(ds, raw, strlen(raw));
+        }
+        ds->seen_default = true;
         ds_update_default(ds);
         return 0;
     }
@@ -821,6 +876,7 @@ int dataset_load(struct dataset *ds)
     ds->defval = (struct ds_value){.a = 0x7f000002, .txt = NULL};
     ds->maxrange4 = 0;
     ds->nerrors = 0;
+    ds->seen_default = false;
     for (int i = 0; i < ds->nfiles; i++) {
         struct stat st;
         if (stat(ds->files[i], &st) < 0) {
@@ -832,8 +888,12 @@ int dataset_load(struct dataset *ds)
         ds->stamps[i] = file_stamp(&st);
         /* the file counts as read from the start: reset per-file defaults (rbldnsd
          * applies ":A:TXT" defaults up to the end of the current file) */
-        ds->defval = (struct ds_value){.a = 0x7f000002, .txt = NULL};
-        ds_update_default(ds);
+        bool tset = ds->type == &ds_type_ip4tset || ds->type == &ds_type_ip6tset;
+        if (!(tset && ds->seen_default)) {
+            ds->defval = (struct ds_value){.a = 0x7f000002, .txt = NULL};
+            ds->defval_raw = NULL;
+            ds_update_default(ds);
+        }
         if (load_file(ds, ds->files[i]) < 0)
             return -1;
     }

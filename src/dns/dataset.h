@@ -30,6 +30,7 @@ struct dataset;
 /// ($n and $= substitutions are already applied at load).
 struct ds_value {
     uint32_t a;         /* host order, e.g. 0x7f000002 */
+    uint32_t ttl;       /* the $TTL in force where the entry was read */
     const char *txt;    /* owned by the dataset's arena */
 };
 
@@ -47,7 +48,6 @@ struct ds_query {
     int ip6_nibbles;          /* 1..32 if the relative name is reversed nibbles, else 0 */
     uint8_t ip6[16];
     const struct sockaddr_storage *peer;
-    bool generic_only;        /* an ACL said :empty: only generic data answers */
 };
 
 /// Data-file metadata: $SOA and $NS, first one wins (rbldnsd's rule).
@@ -117,6 +117,8 @@ struct dataset {
     unsigned long cur_line;
     struct ds_value defval;   /* current default A:TXT, as written (":A:TXT" line) */
     struct ds_value defval_eff; /* what an entry without a value gets ($= applied) */
+    bool seen_default;        /* a ":A:TXT" line was read */
+    const char *defval_raw;   /* that line's TXT as written, for the $= template */
     char *subst[10];          /* $0..$9 */
     char *base_tpl;           /* $= */
     uint32_t maxrange4;       /* $MAXRANGE4 as a number of addresses, 0 = none */

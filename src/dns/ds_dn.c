@@ -101,16 +101,35 @@ static int dnset_line(struct dataset *ds, char *line, size_t len)
     if ((exact && nametab_add(&p->exact, name, nl, vi, 0) < 0) ||
         (wild && nametab_add(&p->wild, name, nl, vi, 0) < 0))
         return ds_error(ds, "out of memory");
-    if (!excl && add_ancestors(&p->ents, name, nl, wild) < 0)
-        return ds_error(ds, "out of memory");
     return 0;
+}
+
+/* Does this chain of entries list its name (no exclusion among them)? */
+static bool chain_listed(const struct nametab *t, const struct nt_entry *e)
+{
+    for (; e; e = e->next == UINT32_MAX ? NULL : &t->e[e->next])
+        if (e->val & PM_EXCL)
+            return false;
+    return true;
 }
 
 static int dnset_finish(struct dataset *ds)
 {
     struct dnset_priv *p = ds->priv;
     p->ttl = ds->ttl;
-    if (p->vals.n == 0 && valtab_push(&p->vals, ds->defval_eff) == UINT32_MAX)
+    /* names with listed names below them (RFC 8020 empty non-terminals) */
+    const struct nametab *tabs[2] = {&p->exact, &p->wild};
+    for (int k = 0; k < 2; k++)
+        for (uint32_t i = 0; i < tabs[k]->n; i++) {
+            const struct nt_entry *e = &tabs[k]->e[i];
+            if (nametab_find(tabs[k], e->name, e->len) != e || !chain_listed(tabs[k], e))
+                continue; /* not a chain head, or excluded */
+            if (add_ancestors(&p->ents, e->name, e->len, k == 1) < 0)
+                return ds_error(ds, "out of memory");
+        }
+    struct ds_value only = ds->defval_eff;
+    only.ttl = ds->ttl;
+    if (p->vals.n == 0 && valtab_push(&p->vals, only) == UINT32_MAX)
         return ds_error(ds, "out of memory");
     return 0;
 }
@@ -131,9 +150,9 @@ static enum ds_result answer_chain(const struct dnset_priv *p, const struct nt_e
     for (const struct nt_entry *x = e; x; x = x->next == UINT32_MAX ? NULL : &t->e[x->next]) {
         const struct ds_value *v = &p->vals.v[x->val];
         if (ans_wants(ans, DNS_T_A))
-            ans_add_a(ans, p->ttl, v->a);
+            ans_add_a(ans, v->ttl, v->a);
         if (v->txt && ans_wants(ans, DNS_T_TXT))
-            ans_add_txt(ans, p->ttl, v->txt, entry);
+            ans_add_txt(ans, v->ttl, v->txt, entry);
     }
     return DS_FOUND;
 }
@@ -201,9 +220,9 @@ static void dnset_dump_tab(const struct dnset_priv *p, const struct nametab *t, 
             continue;
         }
         const struct ds_value *v = &p->vals.v[e->val];
-        fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", owner, p->ttl, v->a >> 24, (v->a >> 16) & 255,
+        fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", owner, v->ttl, v->a >> 24, (v->a >> 16) & 255,
                 (v->a >> 8) & 255, v->a & 255);
-        ds_dump_txt(out, owner, p->ttl, v->txt, text);
+        ds_dump_txt(out, owner, v->ttl, v->txt, text);
     }
 }
 
@@ -261,6 +280,11 @@ static int generic_line(struct dataset *ds, char *line, size_t len)
         if (util_parse_duration(w, strlen(w), &ttl) < 0)
             return ds_error(ds, "invalid TTL \"%s\"", w);
         ttl = ds_clamp_ttl(ds, ttl);
+        w = word(&s);
+        if (!w)
+            return ds_error(ds, "missing record type");
+    }
+    if (strcasecmp(w, "IN") == 0) { /* an optional class before the type */
         w = word(&s);
         if (!w)
             return ds_error(ds, "missing record type");

@@ -14,6 +14,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "common/log.h"
 #include "dataset.h"
 #include "prefixmap.h"
 
@@ -169,11 +170,19 @@ static int ip4_finish(struct dataset *ds)
     if (ds->type == &ds_type_ip4tset || p->vals.n == 0) {
         /* ip4tset: one value for every entry, the last default given */
         valtab_free(&p->vals);
-        if (valtab_push(&p->vals, ds->defval_eff) == UINT32_MAX)
+        struct ds_value only = ds->defval_eff;
+        only.ttl = ds->ttl;
+        if (valtab_push(&p->vals, only) == UINT32_MAX)
             return ds_error(ds, "out of memory");
     }
     if (ip4map_finish(&p->map) < 0)
         return ds_error(ds, "out of memory while sorting");
+    if (ds->type == &ds_type_ip4trie) {
+        /* as rbldnsd: a prefix given twice keeps its first entry */
+        size_t dup = ip4map_dedupe_first(&p->map);
+        if (dup)
+            log_warn("event=data-warning dataset=%s duplicated_entries=%zu kept=first", ds->label, dup);
+    }
     return 0;
 }
 
@@ -199,15 +208,14 @@ static enum ds_result ip4_query(const struct dataset *ds, const struct ds_query 
         for (size_t i = 0; i < n; i++) {
             const struct ds_value *v = &p->vals.v[(uint32_t)w[i] & ~PM_EXCL];
             if (ans_wants(ans, DNS_T_A))
-                ans_add_a(ans, p->ttl, v->a);
+                ans_add_a(ans, v->ttl, v->a);
             if (v->txt && ans_wants(ans, DNS_T_TXT))
-                ans_add_txt(ans, p->ttl, v->txt, entry);
+                ans_add_txt(ans, v->ttl, v->txt, entry);
         }
         return DS_FOUND;
     }
     if (dq->ip4_octets > 0) {
-        uint32_t mask = ip4_mask(8 * dq->ip4_octets);
-        if (ip4map_any_in(&p->map, dq->ip4 & mask, dq->ip4 | ~mask))
+        if (ip4map_any_in(&p->map, dq->ip4, 8 * dq->ip4_octets))
             return DS_ENT;
     }
     return DS_NONE;
@@ -256,11 +264,11 @@ static void ip4_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
                 continue;
             }
             const struct ds_value *v = &p->vals.v[vw];
-            fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, p->ttl, v->a >> 24, (v->a >> 16) & 255,
+            fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, v->ttl, v->a >> 24, (v->a >> 16) & 255,
                     (v->a >> 8) & 255, v->a & 255);
             char entry[16];
             fmt_ip4(a, entry);
-            ds_dump_txt(out, name, p->ttl, v->txt, entry);
+            ds_dump_txt(out, name, v->ttl, v->txt, entry);
         }
     }
 }

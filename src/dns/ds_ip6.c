@@ -12,6 +12,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "common/log.h"
 #include "dataset.h"
 #include "prefixmap.h"
 
@@ -95,10 +96,19 @@ static int ip6_finish(struct dataset *ds)
     p->ttl = ds->ttl;
     if (ds->type == &ds_type_ip6tset || p->vals.n == 0) {
         valtab_free(&p->vals);
-        if (valtab_push(&p->vals, ds->defval_eff) == UINT32_MAX)
+        struct ds_value only = ds->defval_eff;
+        only.ttl = ds->ttl;
+        if (valtab_push(&p->vals, only) == UINT32_MAX)
             return ds_error(ds, "out of memory");
     }
-    return ip6map_finish(&p->map);
+    if (ip6map_finish(&p->map) < 0)
+        return ds_error(ds, "out of memory while sorting");
+    if (ds->type == &ds_type_ip6trie) {
+        size_t dup = ip6map_dedupe_first(&p->map);
+        if (dup)
+            log_warn("event=data-warning dataset=%s duplicated_entries=%zu kept=first", ds->label, dup);
+    }
+    return 0;
 }
 
 static enum ds_result ip6_query(const struct dataset *ds, const struct ds_query *dq,
@@ -121,14 +131,13 @@ static enum ds_result ip6_query(const struct dataset *ds, const struct ds_query 
         for (size_t i = 0; i < n; i++) {
             const struct ds_value *v = &p->vals.v[e[i].val];
             if (ans_wants(ans, DNS_T_A))
-                ans_add_a(ans, p->ttl, v->a);
+                ans_add_a(ans, v->ttl, v->a);
             if (v->txt && ans_wants(ans, DNS_T_TXT))
-                ans_add_txt(ans, p->ttl, v->txt, entry);
+                ans_add_txt(ans, v->ttl, v->txt, entry);
         }
         return DS_FOUND;
     }
-    u128 mask = ip6_mask(4 * dq->ip6_nibbles);
-    return ip6map_any_in(&p->map, a & mask, a | ~mask) ? DS_ENT : DS_NONE;
+    return ip6map_any_in(&p->map, a, 4 * dq->ip6_nibbles) ? DS_ENT : DS_NONE;
 }
 
 static void ip6_free(struct dataset *ds)
@@ -169,14 +178,14 @@ static void ip6_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
                 continue;
             }
             const struct ds_value *v = &p->vals.v[l->e[i].val];
-            fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, p->ttl, v->a >> 24, (v->a >> 16) & 255,
+            fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, v->ttl, v->a >> 24, (v->a >> 16) & 255,
                     (v->a >> 8) & 255, v->a & 255);
             uint8_t bytes[16];
             for (int k = 0; k < 16; k++)
                 bytes[k] = (uint8_t)(l->e[i].key >> (120 - 8 * k));
             char entry[INET6_ADDRSTRLEN];
             inet_ntop(AF_INET6, bytes, entry, sizeof entry);
-            ds_dump_txt(out, name, p->ttl, v->txt, entry);
+            ds_dump_txt(out, name, v->ttl, v->txt, entry);
         }
     }
 }

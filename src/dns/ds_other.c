@@ -84,6 +84,7 @@ static int comb_new_section(struct dataset *ds, char *s)
     p->nested[p->nnested++] = n;
     n->ttl = ds->ttl;
     n->defval = (struct ds_value){.a = 0x7f000002, .txt = NULL};
+    n->defval_raw = NULL;
     ds_update_default(n);
     p->cur = n;
     char *w;
@@ -175,8 +176,7 @@ static enum ds_result comb_query(const struct dataset *ds, const struct ds_query
             const struct comb_sub *s = &p->subs[i];
             if (s->len != b->len || memcmp(s->name, b->name, s->len) != 0 || !s->ds->priv)
                 continue;
-            if (dq->generic_only && s->ds->type != &ds_type_generic)
-                continue;
+
             if (s->ds->expires && s->ds->expires < time(NULL))
                 continue;
             enum ds_result r = s->ds->type->query(s->ds, &sub, ans);
@@ -201,6 +201,34 @@ static enum ds_result comb_query(const struct dataset *ds, const struct ds_query
         }
     }
     return res;
+}
+
+bool comb_accepts(const struct dataset *ds, const struct ds_query *dq,
+                  bool (*accepts)(const struct dataset *, const struct ds_query *))
+{
+    const struct comb_priv *p = ds->priv;
+    const struct dns_query *q = dq->q;
+    size_t end = q->label_off[dq->rel];
+    int best = -1;
+    for (int i = 0; i < p->nsubs; i++) {
+        const struct comb_sub *s = &p->subs[i];
+        if (s->nlabels > dq->rel || (best >= 0 && s->nlabels <= p->subs[best].nlabels))
+            continue;
+        size_t off = q->label_off[dq->rel - s->nlabels];
+        if (end - off == s->len && memcmp(q->qname + off, s->name, s->len) == 0)
+            best = i;
+    }
+    if (best < 0)
+        return false;
+    const struct comb_sub *b = &p->subs[best];
+    struct ds_query sub = *dq;
+    ds_query_set_rel(&sub, dq->rel - b->nlabels);
+    for (int i = 0; i < p->nsubs; i++) {
+        const struct comb_sub *s = &p->subs[i];
+        if (s->len == b->len && memcmp(s->name, b->name, s->len) == 0 && accepts(s->ds, &sub))
+            return true;
+    }
+    return false;
 }
 
 static void comb_free(struct dataset *ds)
@@ -258,14 +286,56 @@ struct acl_priv {
     struct ip6map v6;
     struct acl_value *vals;
     uint32_t n, cap;
+    struct acl_value def;     /* for entries without an action */
+    uint32_t ttl;
 };
+
+/* The action after an address: ":ignore" (or ":blackhole"), ":refuse",
+ * ":empty", ":pass" (":" or "=" before the keyword), an A:TXT value meaning
+ * "always listed", or nothing (the default line's action, else ignore). */
+static int acl_parse_action(struct dataset *ds, char *t, struct acl_value *av)
+{
+    struct acl_priv *p = ds->priv;
+    static const struct {
+        const char *kw;
+        enum acl_action action;
+    } kws[] = {{"ignore", ACL_IGNORE}, {"blackhole", ACL_IGNORE}, {"refuse", ACL_REFUSE},
+               {"empty", ACL_EMPTY},   {"pass", ACL_PASS}};
+    t = ds_skip_ws(t);
+    if (*t == '\0' || *t == '#' || *t == ';') {
+        *av = p->def;
+        if (av->action == ACL_NONE)
+            av->action = ACL_IGNORE; /* no default line: ignore */
+        return 0;
+    }
+    if (*t == ':' || *t == '=') {
+        for (size_t i = 0; i < sizeof kws / sizeof kws[0]; i++) {
+            size_t l = strlen(kws[i].kw);
+            if (strncasecmp(t + 1, kws[i].kw, l) != 0)
+                continue; /* t may be shorter than the keyword: look past it only on a match */
+            char e = t[1 + l];
+            if (e == '\0' || e == ' ' || e == '\t' || e == '#' || e == ';') {
+                av->action = kws[i].action;
+                return 0;
+            }
+        }
+    }
+    av->action = ACL_VALUE;
+    return ds_parse_value(ds, t, &av->value);
+}
 
 static int acl_line(struct dataset *ds, char *line, size_t len)
 {
     (void)len;
     struct acl_priv *p = ds->priv;
-    if (line[0] == ':' && line[1] != ':' && !strchr(line, '.') && !strchr(line + 1, ':'))
-        return ds_error(ds, "acl has no default value line");
+    if (line[0] == ':' && line[1] != ':') {
+        /* a default line: the action of entries that name none */
+        struct acl_value av;
+        if (acl_parse_action(ds, line, &av) < 0)
+            return -1;
+        p->def = av;
+        return 0;
+    }
     char *s = line;
     bool excl = false;
     if (*s == '!') {
@@ -277,7 +347,6 @@ static int acl_line(struct dataset *ds, char *line, size_t len)
         s++;
     char save = *s;
     *s = '\0';
-    /* the key: IPv4 if it has a dot and no colon */
     char *slash = strchr(k, '/');
     int plen = -1;
     if (slash) {
@@ -306,25 +375,9 @@ static int acl_line(struct dataset *ds, char *line, size_t len)
             plen = 8 * n;
     }
     *s = save;
-    struct acl_value av = {.action = ACL_IGNORE};
-    char *t = ds_skip_ws(s);
-    if (excl) {
-        av.action = ACL_PASS;
-    } else if (*t && *t != '#' && *t != ';') {
-        if (strncasecmp(t, ":ignore", 7) == 0)
-            av.action = ACL_IGNORE;
-        else if (strncasecmp(t, ":refuse", 7) == 0)
-            av.action = ACL_REFUSE;
-        else if (strncasecmp(t, ":empty", 6) == 0)
-            av.action = ACL_EMPTY;
-        else if (strncasecmp(t, ":pass", 5) == 0)
-            av.action = ACL_PASS;
-        else {
-            av.action = ACL_VALUE;
-            if (ds_parse_value(ds, t, &av.value) < 0)
-                return -1;
-        }
-    }
+    struct acl_value av = {.action = ACL_PASS};
+    if (!excl && acl_parse_action(ds, s, &av) < 0)
+        return -1;
     if (p->n == p->cap) {
         uint32_t cap = p->cap ? p->cap * 2 : 16;
         struct acl_value *v = realloc(p->vals, cap * sizeof *v);
@@ -344,16 +397,20 @@ static int acl_line(struct dataset *ds, char *line, size_t len)
 static int acl_finish(struct dataset *ds)
 {
     struct acl_priv *p = ds->priv;
+    p->ttl = ds->ttl;
     if (ip4map_finish(&p->v4) < 0 || ip6map_finish(&p->v6) < 0)
         return ds_error(ds, "out of memory");
     return 0;
 }
 
 enum acl_action acl_check(const struct dataset *ds, const struct sockaddr_storage *peer,
-                          const struct ds_value **value)
+                          const struct ds_value **value, uint32_t *ttl)
 {
     const struct acl_priv *p = ds->priv;
     uint32_t vi;
+    if (!p)
+        return ACL_NONE;
+    *ttl = p->ttl;
     if (peer->ss_family == AF_INET) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)peer;
         const uint64_t *w;

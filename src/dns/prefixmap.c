@@ -5,6 +5,10 @@
 
 enum { INDEX_MIN = 4096 }; /* levels smaller than this are searched without an index */
 
+/* An empty-non-terminal test gives up (and says "listed") after this many
+ * excluded keys in a row: the answer path stays bounded whatever the data. */
+enum { ANY_IN_SCAN_MAX = 4096 };
+
 int ip4map_add(struct ip4map *m, uint32_t addr, int len, uint32_t val)
 {
     struct ip4_level *l = &m->level[len];
@@ -135,21 +139,66 @@ size_t ip4map_lookup(const struct ip4map *m, uint32_t addr, const uint64_t **fir
     return 0;
 }
 
-bool ip4map_any_in(const struct ip4map *m, uint32_t lo, uint32_t hi)
+/* Does key k of level l carry an exclusion among its entries? */
+static bool key_excluded4(const struct ip4_level *l, size_t p)
 {
+    uint64_t k = l->words[p] >> 32;
+    for (; p < l->n && (l->words[p] >> 32) == k; p++)
+        if (l->words[p] & PM_EXCL)
+            return true;
+    return false;
+}
+
+bool ip4map_any_in(const struct ip4map *m, uint32_t lo, int qlen)
+{
+    uint32_t hi = lo | ~ip4_mask(qlen);
+    lo &= ip4_mask(qlen);
+    /* lens[] runs from the longest prefix to the shortest */
     for (int i = 0; i < m->nlens; i++) {
         const struct ip4_level *l = &m->level[m->lens[i]];
+        if (m->lens[i] > qlen) {
+            /* entries inside the range: one that is not excluded lists an address */
+            size_t p = lower_bound4(l, lo);
+            for (int scanned = 0; p < l->n && (uint32_t)(l->words[p] >> 32) <= hi; scanned++) {
+                if (!key_excluded4(l, p) || scanned > ANY_IN_SCAN_MAX)
+                    return true;
+                uint64_t k = l->words[p] >> 32;
+                while (p < l->n && (l->words[p] >> 32) == k)
+                    p++;
+            }
+            continue;
+        }
+        /* the most specific entry covering the whole range decides for it */
         uint32_t key = lo & ip4_mask(m->lens[i]);
         size_t p = lower_bound4(l, key);
-        /* the index bounds the search to one bucket: continue past it */
-        if (l->index && p == l->index[(key >> 16) + 1])
-            p = l->index[(key >> 16) + 1];
-        for (int scanned = 0; p < l->n && (uint32_t)(l->words[p] >> 32) <= hi; p++, scanned++) {
-            if (!(l->words[p] & PM_EXCL) || scanned > 64)
-                return true;
-        }
+        if (p < l->n && (uint32_t)(l->words[p] >> 32) == key)
+            return !key_excluded4(l, p);
     }
     return false;
+}
+
+size_t ip4map_dedupe_first(struct ip4map *m)
+{
+    size_t removed = 0;
+    for (int len = 0; len <= 32; len++) {
+        struct ip4_level *l = &m->level[len];
+        size_t w = 0;
+        for (size_t r = 0; r < l->n; r++)
+            if (w == 0 || (l->words[w - 1] >> 32) != (l->words[r] >> 32))
+                l->words[w++] = l->words[r];
+        removed += l->n - w;
+        l->n = w;
+        if (removed && l->index) {
+            size_t j = 0;
+            for (uint32_t b = 0; b < 65536; b++) {
+                while (j < l->n && (l->words[j] >> 48) < b)
+                    j++;
+                l->index[b] = (uint32_t)j;
+            }
+            l->index[65536] = (uint32_t)l->n;
+        }
+    }
+    return removed;
 }
 
 size_t ip4map_count(const struct ip4map *m)
@@ -184,6 +233,7 @@ int ip6map_add(struct ip6map *m, u128 addr, int len, uint32_t val)
     }
     l->e[l->n].key = addr & ip6_mask(len);
     l->e[l->n].val = val;
+    l->e[l->n].seq = (uint32_t)l->n;
     l->n++;
     return 0;
 }
@@ -193,8 +243,7 @@ static int cmp6(const void *a, const void *b)
     const struct ip6_entry *x = a, *y = b;
     if (x->key != y->key)
         return x->key < y->key ? -1 : 1;
-    /* stable: equal keys keep insertion order, carried in the value index */
-    return (x->val & ~PM_EXCL) < (y->val & ~PM_EXCL) ? -1 : (x->val & ~PM_EXCL) > (y->val & ~PM_EXCL);
+    return x->seq < y->seq ? -1 : x->seq > y->seq; /* stable: insertion order */
 }
 
 int ip6map_finish(struct ip6map *m)
@@ -240,17 +289,53 @@ size_t ip6map_lookup(const struct ip6map *m, u128 addr, const struct ip6_entry *
     return 0;
 }
 
-bool ip6map_any_in(const struct ip6map *m, u128 lo, u128 hi)
+static bool key_excluded6(const struct ip6_level *l, size_t p)
 {
+    u128 k = l->e[p].key;
+    for (; p < l->n && l->e[p].key == k; p++)
+        if (l->e[p].val & PM_EXCL)
+            return true;
+    return false;
+}
+
+bool ip6map_any_in(const struct ip6map *m, u128 lo, int qlen)
+{
+    u128 hi = lo | ~ip6_mask(qlen);
+    lo &= ip6_mask(qlen);
     for (int i = 0; i < m->nlens; i++) {
         const struct ip6_level *l = &m->level[m->lens[i]];
+        if (m->lens[i] > qlen) {
+            size_t p = lower_bound6(l, lo);
+            for (int scanned = 0; p < l->n && l->e[p].key <= hi; scanned++) {
+                if (!key_excluded6(l, p) || scanned > ANY_IN_SCAN_MAX)
+                    return true;
+                u128 k = l->e[p].key;
+                while (p < l->n && l->e[p].key == k)
+                    p++;
+            }
+            continue;
+        }
         u128 key = lo & ip6_mask(m->lens[i]);
         size_t p = lower_bound6(l, key);
-        for (int scanned = 0; p < l->n && l->e[p].key <= hi; p++, scanned++)
-            if (!(l->e[p].val & PM_EXCL) || scanned > 64)
-                return true;
+        if (p < l->n && l->e[p].key == key)
+            return !key_excluded6(l, p);
     }
     return false;
+}
+
+size_t ip6map_dedupe_first(struct ip6map *m)
+{
+    size_t removed = 0;
+    for (int len = 0; len <= 128; len++) {
+        struct ip6_level *l = &m->level[len];
+        size_t w = 0;
+        for (size_t r = 0; r < l->n; r++)
+            if (w == 0 || l->e[w - 1].key != l->e[r].key)
+                l->e[w++] = l->e[r];
+        removed += l->n - w;
+        l->n = w;
+    }
+    return removed;
 }
 
 size_t ip6map_count(const struct ip6map *m)

@@ -44,8 +44,13 @@ int ip4map_finish(struct ip4map *m);
 /// returns how many (0 if none) and sets *first to the first word.
 size_t ip4map_lookup(const struct ip4map *m, uint32_t addr, const uint64_t **first);
 
-/// Is any non-excluded entry inside or covering the range [lo, hi]?
-bool ip4map_any_in(const struct ip4map *m, uint32_t lo, uint32_t hi);
+/// Is some address of the prefix lo/qlen listed (an empty non-terminal test)?
+/// Entries inside the prefix count unless excluded at their own key; for the
+/// prefix as a whole, the most specific entry covering it decides.
+bool ip4map_any_in(const struct ip4map *m, uint32_t lo, int qlen);
+
+/// Keep only the first entry (in insertion order) of each key. Returns how many went.
+size_t ip4map_dedupe_first(struct ip4map *m);
 
 size_t ip4map_count(const struct ip4map *m);
 void ip4map_free(struct ip4map *m);
@@ -55,6 +60,7 @@ typedef unsigned __int128 u128;
 struct ip6_entry {
     u128 key;
     uint32_t val;
+    uint32_t seq;             /* insertion order, for a stable sort (fits the padding) */
 };
 
 struct ip6_level {
@@ -71,7 +77,8 @@ struct ip6map {
 int ip6map_add(struct ip6map *m, u128 addr, int len, uint32_t val);
 int ip6map_finish(struct ip6map *m);
 size_t ip6map_lookup(const struct ip6map *m, u128 addr, const struct ip6_entry **first);
-bool ip6map_any_in(const struct ip6map *m, u128 lo, u128 hi);
+bool ip6map_any_in(const struct ip6map *m, u128 lo, int qlen);
+size_t ip6map_dedupe_first(struct ip6map *m);
 size_t ip6map_count(const struct ip6map *m);
 void ip6map_free(struct ip6map *m);
 

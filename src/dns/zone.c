@@ -92,8 +92,10 @@ static bool ds_accepts(const struct dataset *d, const struct ds_query *dq)
         return dq->ip4_octets == 4;
     if (t == &ds_type_ip6tset || t == &ds_type_ip6trie)
         return dq->ip6_nibbles == 32;
-    if (t == &ds_type_dnset || t == &ds_type_combined)
+    if (t == &ds_type_dnset)
         return dq->rel > 0;
+    if (t == &ds_type_combined)
+        return comb_accepts(d, dq, ds_accepts);
     return false;
 }
 
@@ -154,33 +156,69 @@ static void apex_rr_begin(struct wbuf *w, uint16_t apex_ptr, uint16_t type, uint
     wbuf_u32(w, ttl);
 }
 
-/* Write a name, replacing its longest suffix that is also a suffix of the
- * question name by a compression pointer into the question (offset 12). */
-static void write_name(struct wbuf *w, const uint8_t *name, const struct dns_query *q)
+/* Name compression for the names rampart-dnsbl writes itself (SOA and NS
+ * data): the question name and every name written before in this message
+ * are candidates; a suffix of a new name that equals a literally written
+ * suffix of a candidate becomes a pointer to it (RFC 1035 4.1.4). */
+enum { CTAB_MAX = 40 };
+
+struct ctab {
+    const uint8_t *name[CTAB_MAX];   /* uncompressed, lowercased wire names */
+    uint16_t off[CTAB_MAX];          /* where each starts in the message */
+    uint16_t literal[CTAB_MAX];      /* bytes written as labels before a pointer */
+    int n;
+};
+
+static void ctab_init(struct ctab *c, const struct dns_query *q)
 {
-    int nl = dns_name_labels(name);
+    c->name[0] = q->qname;
+    c->off[0] = DNS_HEADER_SIZE;
+    c->literal[0] = (uint16_t)(q->qname_len - 1);
+    c->n = 1;
+}
+
+static void write_name(struct wbuf *w, const uint8_t *name, struct ctab *c)
+{
+    size_t start = w->len;
     size_t off = 0;
-    for (int i = 0; i < nl; i++) {
-        int k = q->nlabels - (nl - i);
-        if (k >= 0) {
-            size_t qo = q->label_off[k];
-            size_t rest = q->qname_len - qo;
-            if (memcmp(q->qname + qo, name + off, rest) == 0) {
-                wbuf_bytes(w, name, off);
-                wbuf_u16(w, (uint16_t)(0xc000 | (DNS_HEADER_SIZE + qo)));
-                return;
+    for (;;) {
+        size_t rest = 0;
+        while (name[off + rest])
+            rest += (size_t)name[off + rest] + 1;
+        rest++; /* the suffix at off, with its root byte */
+        if (rest == 1)
+            break;
+        for (int e = 0; e < c->n; e++) {
+            const uint8_t *cand = c->name[e];
+            for (size_t j = 0; j < c->literal[e]; j += (size_t)cand[j] + 1) {
+                size_t clen = 0;
+                while (cand[j + clen])
+                    clen += (size_t)cand[j + clen] + 1;
+                if (clen + 1 == rest && memcmp(cand + j, name + off, rest) == 0) {
+                    wbuf_bytes(w, name, off);
+                    wbuf_u16(w, (uint16_t)(0xc000 | (c->off[e] + j)));
+                    goto done;
+                }
             }
         }
         off += (size_t)name[off] + 1;
     }
     wbuf_bytes(w, name, off + 1);
+done:
+    if (!w->err && c->n < CTAB_MAX && start < 0x3fff) {
+        c->name[c->n] = name;
+        c->off[c->n] = (uint16_t)start;
+        c->literal[c->n] = (uint16_t)off;
+        c->n++;
+    }
 }
 
 /* Returns 1 if written, 0 if it did not fit (buffer rolled back). */
 static int add_soa(struct wbuf *w, uint16_t apex, const struct ds_soa *soa, uint32_t ttl,
-                   const struct dns_query *q)
+                   struct ctab *q)
 {
     size_t mark = w->len;
+    int names = q->n;
     apex_rr_begin(w, apex, DNS_T_SOA, ttl);
     size_t rdlen_at = w->len;
     wbuf_u16(w, 0);
@@ -195,6 +233,7 @@ static int add_soa(struct wbuf *w, uint16_t apex, const struct ds_soa *soa, uint
     if (w->err) {
         w->err = false;
         w->len = mark;
+        q->n = names;
         return 0;
     }
     return 1;
@@ -202,22 +241,46 @@ static int add_soa(struct wbuf *w, uint16_t apex, const struct ds_soa *soa, uint
 
 /* The whole NS RRset or nothing. Returns the count written. */
 static int add_ns(struct wbuf *w, uint16_t apex, const struct ds_ns *ns, uint32_t ttl,
-                  const struct dns_query *q)
+                  struct ctab *q, uint16_t *name_off)
 {
     size_t mark = w->len;
+    int names = q->n;
     for (int i = 0; i < ns->count; i++) {
         apex_rr_begin(w, apex, DNS_T_NS, ttl);
         size_t rdlen_at = w->len;
         wbuf_u16(w, 0);
+        name_off[i] = (uint16_t)w->len;
         write_name(w, ns->name[i], q);
         wbuf_put_u16_at(w, rdlen_at, (uint16_t)(w->len - rdlen_at - 2));
     }
     if (w->err) {
         w->err = false;
         w->len = mark;
+        q->n = names;
         return 0;
     }
     return ns->count;
+}
+
+/* Glue: the A records of name servers inside served zones, owned by the NS
+ * names just written (a pointer to each). All or nothing. */
+static int add_glue(struct wbuf *w, const struct zone *z, const uint16_t *name_off)
+{
+    size_t mark = w->len;
+    for (int i = 0; i < z->nglue; i++) {
+        wbuf_u16(w, (uint16_t)(0xc000 | name_off[z->glue[i].ns]));
+        wbuf_u16(w, DNS_T_A);
+        wbuf_u16(w, DNS_C_IN);
+        wbuf_u32(w, z->glue[i].ttl);
+        wbuf_u16(w, 4);
+        wbuf_u32(w, z->glue[i].addr);
+    }
+    if (w->err) {
+        w->err = false;
+        w->len = mark;
+        return 0;
+    }
+    return z->nglue;
 }
 
 static void set_counts(struct wbuf *w, uint16_t an, uint16_t ns, uint16_t ar)
@@ -227,17 +290,23 @@ static void set_counts(struct wbuf *w, uint16_t an, uint16_t ns, uint16_t ar)
     wbuf_put_u16_at(w, 10, ar);
 }
 
-static size_t finish(struct dns_answer *a, const struct dns_query *q, uint16_t ns, int rcode)
+static size_t finish_ar(struct dns_answer *a, const struct dns_query *q, uint16_t ns, uint16_t ar,
+                        int rcode)
 {
     struct wbuf *w = &a->w;
     wbuf_put_u16_at(w, 2, (uint16_t)((w->data[2] << 8 | w->data[3]) | (rcode & 0xf)));
-    set_counts(w, a->ancount, ns, 0);
+    set_counts(w, a->ancount, ns, ar);
     if (q->edns) {
         /* room for OPT (11 bytes) was reserved by shrinking the cap */
         w->cap += 11;
         dns_write_opt(w, rcode);
     }
     return w->err ? 0 : w->len;
+}
+
+static size_t finish(struct dns_answer *a, const struct dns_query *q, uint16_t ns, int rcode)
+{
+    return finish_ar(a, q, ns, 0, rcode);
 }
 
 static size_t answer_version(const uint8_t *pkt, const struct dns_query *q,
@@ -247,10 +316,11 @@ static size_t answer_version(const uint8_t *pkt, const struct dns_query *q,
     static const uint8_t vs[] = "\7version\6server";
     bool is_version = (q->qname_len == sizeof vb && memcmp(q->qname, vb, sizeof vb) == 0) ||
                       (q->qname_len == sizeof vs && memcmp(q->qname, vs, sizeof vs) == 0);
-    if (!is_version || cfg->version == VERSION_REFUSE)
+    /* as rbldnsd: only TXT (or ANY) for version.bind/version.server, not AA */
+    if (!is_version || cfg->version == VERSION_REFUSE || q->qtype != DNS_T_TXT)
         return finish(a, q, 0, DNS_R_REFUSED);
-    dns_write_header(&a->w, pkt, q, DNS_F_AA, 0);
-    if (q->qtype == DNS_T_TXT || q->qtype == DNS_T_ANY) {
+    dns_write_header(&a->w, pkt, q, 0, 0);
+    {
         const char *v = cfg->version == VERSION_FULL ? dns_version_string : "rampart-dnsbl";
         size_t l = strlen(v);
         wbuf_u16(&a->w, 0xc00c);
@@ -307,9 +377,29 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
     int rcode = DNS_R_REFUSED;
     int zi = -1;
 
+    /* the global ACL's "ignore" comes before anything else */
+    if (cfg->global_acl && peer) {
+        const struct ds_value *v;
+        uint32_t ttl;
+        if (acl_check(cfg->global_acl, peer, &v, &ttl) == ACL_IGNORE) {
+            st->dropped++;
+            return 0;
+        }
+    }
     if (q.qclass == DNS_C_CH) {
         n = answer_version(pkt, &q, cfg, &a);
         rcode = (out[3] & 0xf);
+        goto done;
+    }
+    if (q.qclass != DNS_C_IN && q.qclass != DNS_C_ANY) {
+        n = finish(&a, &q, 0, DNS_R_REFUSED);
+        goto done;
+    }
+    /* meta types (TSIG, IXFR, AXFR, MAILB, MAILA) and the range above ANY:
+     * not implemented, as rbldnsd, whatever the zone */
+    if (q.qtype >= 250 && q.qtype != DNS_T_ANY) {
+        n = finish(&a, &q, 0, DNS_R_NOTIMP);
+        rcode = DNS_R_NOTIMP;
         goto done;
     }
     /* the most specific zone containing the name */
@@ -325,8 +415,7 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
             rel = r;
         }
     }
-    if (!z || (q.qclass != DNS_C_IN && q.qclass != DNS_C_ANY) || q.qtype == DNS_T_AXFR ||
-        q.qtype == DNS_T_IXFR) {
+    if (!z || (q.qclass != DNS_C_IN && q.qclass != DNS_C_ANY)) {
         n = finish(&a, &q, 0, DNS_R_REFUSED);
         goto done;
     }
@@ -336,21 +425,23 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
         st->zone[zi].bin += len;
     }
 
-    /* ACLs: the global one and the zone's; the strongest action wins */
+    /* ACLs, the global one first: the first action in the order ignore,
+     * refuse, empty, pass, always-listed wins (rbldnsd's rule); two
+     * always-listed values: the global one. */
     enum acl_action act = ACL_NONE;
     const struct ds_value *acl_val = NULL;
+    uint32_t acl_ttl = 0;
     const struct dataset *acls[2] = {cfg->global_acl, z->acl};
     for (int i = 0; i < 2; i++) {
         if (!acls[i] || !peer)
             continue;
         const struct ds_value *v = NULL;
-        enum acl_action x = acl_check(acls[i], peer, &v);
-        if (x == ACL_NONE)
-            continue;
-        if (act == ACL_NONE || x < act || (x == ACL_VALUE && act == ACL_VALUE && i == 0)) {
-            if (!(act == ACL_VALUE && x == ACL_VALUE && acl_val))
-                acl_val = v;
+        uint32_t ttl = 0;
+        enum acl_action x = acl_check(acls[i], peer, &v, &ttl);
+        if (x != ACL_NONE && (act == ACL_NONE || x < act)) {
             act = x;
+            acl_val = v;
+            acl_ttl = ttl;
         }
     }
     if (act == ACL_IGNORE) {
@@ -380,10 +471,12 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
     const struct ds_soa *soa = zone_soa(z, &soa_ds);
     const struct ds_ns *ns = zone_ns(z, &ns_ds);
     uint16_t apex = (uint16_t)(DNS_HEADER_SIZE + q.label_off[rel]);
-    uint32_t soa_ttl = soa ? (soa->ttl ? soa->ttl : soa_ds->ttl) : 0;
-    uint32_t ns_ttl = ns ? (ns->ttl ? ns->ttl : ns_ds->ttl) : 0;
+    /* a TTL of 0 on $SOA/$NS means the -t default; -t bounds apply */
+    uint32_t soa_ttl = soa ? ds_clamp_ttl(soa_ds, soa->ttl ? soa->ttl : soa_ds->opt.ttl.def) : 0;
+    uint32_t ns_ttl = ns ? ds_clamp_ttl(ns_ds, ns->ttl ? ns->ttl : ns_ds->opt.ttl.def) : 0;
 
-    if (rel == 0 && ((q.qtype == DNS_T_SOA && !soa) || (q.qtype == DNS_T_NS && !ns))) {
+    if (rel == 0 && ((q.qtype == DNS_T_SOA && !soa) || (q.qtype == DNS_T_NS && !ns) ||
+                     (q.qtype == DNS_T_ANY && (!soa || !ns)))) {
         n = finish(&a, &q, 0, DNS_R_REFUSED);
         goto done;
     }
@@ -391,15 +484,20 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
         a.w.data[2] |= DNS_F_AA >> 8;
 
     enum ds_result found = rel == 0 ? DS_FOUND : DS_NONE;
+    uint16_t ns_off[DS_MAX_NS];
+    bool wrote_ns = false;
+    struct ctab ct;
+    ctab_init(&ct, &q);
     if (rel == 0) {
         if (soa && ans_wants(&a, DNS_T_SOA)) {
-            if (add_soa(&a.w, apex, soa, soa_ttl, &q))
+            if (add_soa(&a.w, apex, soa, soa_ttl, &ct))
                 a.ancount++;
             else
                 a.tc = true;
         }
         if (ns && ans_wants(&a, DNS_T_NS)) {
-            int c = add_ns(&a.w, apex, ns, ns_ttl, &q);
+            int c = add_ns(&a.w, apex, ns, ns_ttl, &ct, ns_off);
+            wrote_ns = c > 0;
             if (c)
                 a.ancount = (uint16_t)(a.ancount + c);
             else
@@ -407,16 +505,26 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
         }
     }
     struct ds_query dq = {.q = &q, .peer = peer};
-    dq.generic_only = act == ACL_EMPTY || act == ACL_VALUE;
     ds_query_set_rel(&dq, rel);
+    /* Under an ACL's :empty or always-listed value, list data is hidden;
+     * generic data still says whether a name exists, but (as rbldnsd) its
+     * records are not sent either. */
+    bool hide = act == ACL_EMPTY || act == ACL_VALUE;
     bool acl_listed = false;
     for (int i = 0; i < z->nds; i++) {
         const struct dataset *d = z->ds[i];
         if (act == ACL_VALUE && ds_accepts(d, &dq))
             acl_listed = true;
-        if (dq.generic_only && d->type != &ds_type_generic && d->type != &ds_type_combined)
+        if (hide && d->type != &ds_type_generic)
             continue;
+        size_t mark = a.w.len;
+        uint16_t count = a.ancount;
         enum ds_result r = d->type->query(d, &dq, &a);
+        if (hide) {
+            a.w.len = mark;
+            a.ancount = count;
+            a.tc = false;
+        }
         if (r == DS_FOUND || (r == DS_ENT && found != DS_FOUND))
             found = r;
     }
@@ -424,9 +532,9 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
         char entry[64];
         fmt_peer(peer, entry, sizeof entry);
         if (ans_wants(&a, DNS_T_A))
-            ans_add_a(&a, z->nds ? z->ds[0]->ttl : 0, acl_val->a);
+            ans_add_a(&a, acl_ttl, acl_val->a);
         if (acl_val->txt && ans_wants(&a, DNS_T_TXT))
-            ans_add_txt(&a, z->nds ? z->ds[0]->ttl : 0, acl_val->txt, entry);
+            ans_add_txt(&a, acl_ttl, acl_val->txt, entry);
         found = DS_FOUND;
     }
 
@@ -441,15 +549,21 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
     }
     unify_ttls(&a);
     rcode = found != DS_NONE ? DNS_R_NOERROR : DNS_R_NXDOMAIN;
-    uint16_t nscount = 0;
+    uint16_t nscount = 0, arcount = 0;
     if (a.ancount > 0) {
-        if (ns && !cfg->lazy)
-            nscount = (uint16_t)add_ns(&a.w, apex, ns, ns_ttl, &q);
+        if (ns && !cfg->lazy) {
+            nscount = (uint16_t)add_ns(&a.w, apex, ns, ns_ttl, &ct, ns_off);
+            wrote_ns = wrote_ns || nscount > 0;
+        }
     } else if (soa) {
+        /* RFC 2308 section 3: the negative TTL is min(SOA TTL, SOA minimum) */
         uint32_t neg = soa->minttl < soa_ttl ? soa->minttl : soa_ttl;
-        nscount = (uint16_t)add_soa(&a.w, apex, soa, neg, &q);
+        nscount = (uint16_t)add_soa(&a.w, apex, soa, neg, &ct);
     }
-    n = finish(&a, &q, nscount, rcode);
+    /* glue: wherever NS records are sent, except in lazy mode (-a), as rbldnsd */
+    if (wrote_ns && !cfg->lazy && z->nglue)
+        arcount = (uint16_t)add_glue(&a.w, z, ns_off);
+    n = finish_ar(&a, &q, nscount, arcount, rcode);
 done:
     st->rcode[rcode & 0xf]++;
     st->answers += n > 0;
@@ -462,6 +576,54 @@ done:
         st->zone[zi].bout += n;
     }
     return n;
+}
+
+void dns_config_prepare(struct dns_config *cfg)
+{
+    struct dns_stats *st = calloc(1, sizeof *st);
+    uint8_t *out = malloc(DNS_TCP_MAX);
+    if (!st || !out) {
+        free(st);
+        free(out);
+        return;
+    }
+    for (int i = 0; i < cfg->nzones; i++) {
+        struct zone *z = &cfg->zones[i];
+        z->nglue = 0;
+        const struct dataset *from;
+        const struct ds_ns *ns = zone_ns(z, &from);
+        for (int k = 0; ns && k < ns->count; k++) {
+            /* ask ourselves "NS-name A?" and keep the answer's A records */
+            uint8_t pkt[DNS_MAX_NAME + 32] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};
+            size_t nl = 0;
+            while (ns->name[k][nl])
+                nl += (size_t)ns->name[k][nl] + 1;
+            memcpy(pkt + 12, ns->name[k], nl + 1);
+            size_t len = 12 + nl + 1;
+            pkt[len++] = 0, pkt[len++] = DNS_T_A, pkt[len++] = 0, pkt[len++] = DNS_C_IN;
+            size_t n = dns_answer_query(cfg, pkt, len, out, DNS_TCP_MAX, true, NULL, st);
+            if (n < 12 || (out[3] & 0xf) != DNS_R_NOERROR)
+                continue;
+            struct rbuf r = rbuf_make(out, n);
+            rbuf_take(&r, len); /* header and question */
+            unsigned an = (unsigned)(out[6] << 8 | out[7]);
+            for (unsigned j = 0; j < an && !r.err; j++) {
+                rbuf_u16(&r); /* owner: a pointer to the question */
+                uint16_t type = rbuf_u16(&r);
+                rbuf_u16(&r);
+                uint32_t ttl = rbuf_u32(&r);
+                uint16_t rdlen = rbuf_u16(&r);
+                const uint8_t *rd = rbuf_take(&r, rdlen);
+                if (!rd || type != DNS_T_A || rdlen != 4 || z->nglue >= ZONE_MAX_GLUE)
+                    continue;
+                z->glue[z->nglue++] = (struct zone_glue){
+                    .ns = (uint8_t)k, .ttl = ttl,
+                    .addr = (uint32_t)rd[0] << 24 | (uint32_t)rd[1] << 16 | (uint32_t)rd[2] << 8 | rd[3]};
+            }
+        }
+    }
+    free(st);
+    free(out);
 }
 
 void dns_config_free(struct dns_config *cfg)

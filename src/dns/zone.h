@@ -17,6 +17,15 @@
 #include "dataset.h"
 #include "wire.h"
 
+enum { ZONE_MAX_GLUE = 64 };
+
+/// An A record for one of the zone's name servers, added to the additional
+/// section wherever the NS records are sent (precomputed per config).
+struct zone_glue {
+    uint8_t ns;                       /* index into the zone's NS list */
+    uint32_t addr, ttl;
+};
+
 struct zone {
     uint8_t name[DNS_MAX_NAME + 1];   /* lowercased wire */
     char *text;
@@ -25,6 +34,8 @@ struct zone {
     int nds;
     struct dataset *acl;              /* at most one */
     int index;                        /* position in the config: stable across reloads */
+    struct zone_glue glue[ZONE_MAX_GLUE];
+    int nglue;
 };
 
 enum version_mode { VERSION_FULL = 0, VERSION_NAME_ONLY = 1, VERSION_REFUSE = 2 };
@@ -57,9 +68,14 @@ struct dns_stats {
 /// Fill a ds_query's relative-name fields for `rel` labels below its base.
 void ds_query_set_rel(struct ds_query *dq, int rel);
 
+/// Would the nested datasets a combined dataset consults for this name accept
+/// it (is it an address, or a name for a domain list)? (ds_other.c)
+bool comb_accepts(const struct dataset *ds, const struct ds_query *dq,
+                  bool (*accepts)(const struct dataset *, const struct ds_query *));
+
 /// ACL lookup (ds_other.c): the action for this client, and the value for ACL_VALUE.
 enum acl_action acl_check(const struct dataset *ds, const struct sockaddr_storage *peer,
-                          const struct ds_value **value);
+                          const struct ds_value **value, uint32_t *ttl);
 
 /// Answer one query packet. `limit` is the transport's size limit (0 = UDP:
 /// 512 or the EDNS size up to cfg->max_udp). Returns the answer length, or 0
@@ -80,6 +96,10 @@ struct dns_server;
 /// replace *cfgp when srv is NULL), free the old dataset. A dataset that fails
 /// to load keeps its previous data. Returns 0, or -1 if any failed.
 int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool force);
+
+/// Compute what a config derives from its loaded datasets (glue records).
+/// Called by dns_config_reload for every new config, before publishing.
+void dns_config_prepare(struct dns_config *cfg);
 
 /// Free a config and all its datasets (at shutdown).
 void dns_config_free_all(struct dns_config *cfg);

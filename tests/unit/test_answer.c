@@ -49,7 +49,10 @@ static void listed_and_unlisted(void **state)
     assert_int_equal(a.an, 0);
     assert_int_equal(a.ns, 1); /* SOA */
     /* negative TTL: min(SOA TTL, SOA minimum) = 600 */
-    assert_memory_equal(a.pkt + a.len - 46 - 2 - 4, "\0\0\x02\x58", 4); /* rdata 46 bytes */
+    size_t i = 12;
+    while (i + 8 < a.len && memcmp(a.pkt + i, "\x00\x06\x00\x01", 4) != 0) /* SOA, IN */
+        i++;
+    assert_memory_equal(a.pkt + i + 4, "\0\0\x02\x58", 4);
 }
 
 static void nodata_and_ent(void **state)
