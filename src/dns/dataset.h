@@ -48,6 +48,7 @@ struct ds_query {
     int ip6_nibbles;          /* 1..32 if the relative name is reversed nibbles, else 0 */
     uint8_t ip6[16];
     const struct sockaddr_storage *peer;
+    bool generic_only;        /* an ACL hides list data: only generic names exist */
 };
 
 /// Data-file metadata: $SOA and $NS, first one wins (rbldnsd's rule).

@@ -179,6 +179,8 @@ static enum ds_result comb_query(const struct dataset *ds, const struct ds_query
 
             if (s->ds->expires && s->ds->expires < time(NULL))
                 continue;
+            if (dq->generic_only && s->ds->type != &ds_type_generic)
+                continue;
             enum ds_result r = s->ds->type->query(s->ds, &sub, ans);
             if (r == DS_FOUND || (r == DS_ENT && res != DS_FOUND))
                 res = r;

@@ -510,12 +510,13 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
      * generic data still says whether a name exists, but (as rbldnsd) its
      * records are not sent either. */
     bool hide = act == ACL_EMPTY || act == ACL_VALUE;
+    dq.generic_only = hide;
     bool acl_listed = false;
     for (int i = 0; i < z->nds; i++) {
         const struct dataset *d = z->ds[i];
         if (act == ACL_VALUE && ds_accepts(d, &dq))
             acl_listed = true;
-        if (hide && d->type != &ds_type_generic)
+        if (hide && d->type != &ds_type_generic && d->type != &ds_type_combined)
             continue;
         size_t mark = a.w.len;
         uint16_t count = a.ancount;
