@@ -290,6 +290,99 @@ static void set_counts(struct wbuf *w, uint16_t an, uint16_t ns, uint16_t ar)
     wbuf_put_u16_at(w, 10, ar);
 }
 
+/* Skip a name in a block we wrote ourselves, recording its pointer. */
+static size_t block_name(struct rr_block *b, size_t p, size_t apex_end, size_t block_start)
+{
+    while (b->bytes[p] && (b->bytes[p] & 0xc0) != 0xc0)
+        p += (size_t)b->bytes[p] + 1;
+    if (!b->bytes[p])
+        return p + 1;
+    uint16_t v = (uint16_t)((b->bytes[p] & 0x3f) << 8 | b->bytes[p + 1]);
+    if (b->npatch < RR_BLOCK_PATCHES) {
+        bool in_block = v >= apex_end;
+        b->patch[b->npatch].at = (uint16_t)p;
+        b->patch[b->npatch].target = (uint16_t)(in_block ? (size_t)v - block_start : (size_t)v - DNS_HEADER_SIZE);
+        b->patch[b->npatch].in_block = in_block;
+        b->npatch++;
+    } else {
+        b->count = 0; /* too many pointers: the slow path will write it */
+    }
+    return p + 2;
+}
+
+/* Render records for zone z (by `render`) as if the question were the apex
+ * itself, then note every compression pointer for patching. */
+static void block_build(struct rr_block *b, const struct zone *z, int type, const struct ds_soa *soa,
+                        const struct ds_ns *ns, uint32_t ttl)
+{
+    uint8_t msg[DNS_HEADER_SIZE + DNS_MAX_NAME + 1 + RR_BLOCK_MAX];
+    struct dns_query q = {0};
+    memcpy(q.qname, z->name, sizeof z->name);
+    q.nlabels = (uint8_t)z->nlabels;
+    size_t n = 0;
+    for (int i = 0; i < z->nlabels; i++) {
+        q.label_off[i] = (uint8_t)n;
+        n += (size_t)q.qname[n] + 1;
+    }
+    q.label_off[z->nlabels] = (uint8_t)n;
+    q.qname_len = (uint16_t)(n + 1);
+    memset(msg, 0, DNS_HEADER_SIZE);
+    memcpy(msg + DNS_HEADER_SIZE, q.qname, q.qname_len);
+    size_t block_start = DNS_HEADER_SIZE + q.qname_len;
+    struct wbuf w = wbuf_make(msg, sizeof msg);
+    w.len = block_start;
+    struct ctab ct;
+    ctab_init(&ct, &q);
+    uint16_t off[DS_MAX_NS];
+    memset(b, 0, sizeof *b);
+    int c = type == DNS_T_NS ? add_ns(&w, DNS_HEADER_SIZE, ns, ttl, &ct, off)
+                             : add_soa(&w, DNS_HEADER_SIZE, soa, ttl, &ct);
+    if (c <= 0 || w.len - block_start > RR_BLOCK_MAX)
+        return;
+    b->len = (uint16_t)(w.len - block_start);
+    memcpy(b->bytes, msg + block_start, b->len);
+    b->count = (uint16_t)c;
+    for (int i = 0; type == DNS_T_NS && i < c; i++)
+        b->name_at[i] = (uint16_t)(off[i] - block_start);
+    /* walk the records: owner, type, class, ttl, rdlength, rdata */
+    size_t apex_end = block_start;
+    for (size_t p = 0, r = 0; r < (size_t)c; r++) {
+        p = block_name(b, p, apex_end, block_start);
+        p += 8;
+        size_t rdend = p + 2 + (size_t)(b->bytes[p] << 8 | b->bytes[p + 1]);
+        p += 2;
+        p = block_name(b, p, apex_end, block_start);
+        if (type == DNS_T_SOA)
+            block_name(b, p, apex_end, block_start);
+        p = rdend;
+    }
+}
+
+/* Copy a block into the answer, pointing its names at this question's apex.
+ * Returns its record count, 0 if it did not fit (nothing written), or -1 if
+ * the block cannot be used here (the slow path must write the records). */
+static int block_put(struct wbuf *w, const struct rr_block *b, uint16_t apex, uint16_t *name_off)
+{
+    if (!b->count || w->len + b->len > 0x3fff)
+        return -1;
+    if (!wbuf_room(w, b->len))
+        return 0;
+    size_t start = w->len;
+    uint8_t *d = w->data + start;
+    memcpy(d, b->bytes, b->len);
+    for (int i = 0; i < b->npatch; i++) {
+        uint16_t v = (uint16_t)(b->patch[i].in_block ? start + b->patch[i].target
+                                                      : apex + b->patch[i].target);
+        d[b->patch[i].at] = (uint8_t)(0xc0 | v >> 8);
+        d[b->patch[i].at + 1] = (uint8_t)v;
+    }
+    w->len += b->len;
+    if (name_off)
+        for (int i = 0; i < b->count && i < DS_MAX_NS; i++)
+            name_off[i] = (uint16_t)(start + b->name_at[i]);
+    return b->count;
+}
+
 static size_t finish_ar(struct dns_answer *a, const struct dns_query *q, uint16_t ns, uint16_t ar,
                         int rcode)
 {
@@ -553,13 +646,21 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
     uint16_t nscount = 0, arcount = 0;
     if (a.ancount > 0) {
         if (ns && !cfg->lazy) {
-            nscount = (uint16_t)add_ns(&a.w, apex, ns, ns_ttl, &ct, ns_off);
+            /* the pre-rendered block unless names were written before it */
+            int c = ct.n == 1 ? block_put(&a.w, &z->auth_ns, apex, ns_off) : -1;
+            if (c < 0)
+                c = add_ns(&a.w, apex, ns, ns_ttl, &ct, ns_off);
+            nscount = (uint16_t)c;
             wrote_ns = wrote_ns || nscount > 0;
         }
     } else if (soa) {
         /* RFC 2308 section 3: the negative TTL is min(SOA TTL, SOA minimum) */
-        uint32_t neg = soa->minttl < soa_ttl ? soa->minttl : soa_ttl;
-        nscount = (uint16_t)add_soa(&a.w, apex, soa, neg, &ct);
+        int c = ct.n == 1 ? block_put(&a.w, &z->neg_soa, apex, NULL) : -1;
+        if (c < 0) {
+            uint32_t neg = soa->minttl < soa_ttl ? soa->minttl : soa_ttl;
+            c = add_soa(&a.w, apex, soa, neg, &ct);
+        }
+        nscount = (uint16_t)c;
     }
     /* glue: wherever NS records are sent, except in lazy mode (-a), as rbldnsd */
     if (wrote_ns && !cfg->lazy && z->nglue)
@@ -591,8 +692,18 @@ void dns_config_prepare(struct dns_config *cfg)
     for (int i = 0; i < cfg->nzones; i++) {
         struct zone *z = &cfg->zones[i];
         z->nglue = 0;
-        const struct dataset *from;
+        const struct dataset *from, *sfrom;
         const struct ds_ns *ns = zone_ns(z, &from);
+        const struct ds_soa *soa = zone_soa(z, &sfrom);
+        memset(&z->auth_ns, 0, sizeof z->auth_ns);
+        memset(&z->neg_soa, 0, sizeof z->neg_soa);
+        if (ns)
+            block_build(&z->auth_ns, z, DNS_T_NS, NULL, ns,
+                        ds_clamp_ttl(from, ns->ttl ? ns->ttl : from->opt.ttl.def));
+        if (soa) {
+            uint32_t ttl = ds_clamp_ttl(sfrom, soa->ttl ? soa->ttl : sfrom->opt.ttl.def);
+            block_build(&z->neg_soa, z, DNS_T_SOA, soa, NULL, soa->minttl < ttl ? soa->minttl : ttl);
+        }
         for (int k = 0; ns && k < ns->count; k++) {
             /* ask ourselves "NS-name A?" and keep the answer's A records */
             uint8_t pkt[DNS_MAX_NAME + 32] = {0, 0, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0};

@@ -26,6 +26,25 @@ struct zone_glue {
     uint32_t addr, ttl;
 };
 
+enum { RR_BLOCK_MAX = 2048, RR_BLOCK_PATCHES = 80 };
+
+/// Records written for a zone in every answer (the NS set of the authority
+/// section, the SOA of negative answers), pre-rendered once per config with
+/// their names compressed: only the compression pointers are patched per
+/// answer, to the zone apex in the question or within the block itself.
+struct rr_block {
+    uint8_t bytes[RR_BLOCK_MAX];
+    uint16_t len;
+    uint16_t count;                   /* records; 0 = no block */
+    uint8_t npatch;
+    struct {
+        uint16_t at;                  /* where the pointer sits in the block */
+        uint16_t target;              /* offset in the apex name, or in the block */
+        uint8_t in_block;
+    } patch[RR_BLOCK_PATCHES];
+    uint16_t name_at[DS_MAX_NS];      /* NS target names, for glue owners */
+};
+
 struct zone {
     uint8_t name[DNS_MAX_NAME + 1];   /* lowercased wire */
     char *text;
@@ -36,6 +55,8 @@ struct zone {
     int index;                        /* position in the config: stable across reloads */
     struct zone_glue glue[ZONE_MAX_GLUE];
     int nglue;
+    struct rr_block auth_ns;          /* NS records for the authority section */
+    struct rr_block neg_soa;          /* SOA with the negative TTL */
 };
 
 enum version_mode { VERSION_FULL = 0, VERSION_NAME_ONLY = 1, VERSION_REFUSE = 2 };
