@@ -12,15 +12,20 @@ file is the mechanics:
     ready time     from exec until the first correct answer, polling every 10 ms
                    (aborted, and reported "n/a (reason)", after
                    BENCH_START_TIMEOUT s or when memory passes BENCH_MEM_LIMIT_GB)
+    pinning        threads that set their own affinity (Knot does) are moved
+                   back to SERVER_CPU, and the report says so
     answers        200 queries from the query file, compared with rbldnsd's
     memory         VmRSS / VmHWM (PSS summed when a server runs several processes)
     load           taskset -c CLIENT_CPU dnsperf, unlimited and at BENCH_RATE,
                    BENCH_REPEAT times each; server CPU = delta of utime+stime
                    (+ reaped children) from /proc/PID/stat summed over all of
-                   the server's processes, divided by "Queries completed"
+                   the server's processes, divided by "Queries completed".
+                   Before each run we wait (at most BENCH_QUIET_WAIT s) for
+                   other processes to go quiet, and /proc/stat tells how much
+                   CPU they took anyway ("other load" in the report)
   reload test      rampart-dnsbl and rbldnsd at BENCH_RELOAD_RATE for
-                   BENCH_RELOAD_SECONDS; the data file is replaced twice by
-                   atomic rename followed by SIGHUP
+                   BENCH_RELOAD_SECONDS, once as it is and once while the
+                   data file is replaced twice (atomic rename, then SIGHUP)
   report           bench/out/dnsbl.md and bench/out/results.json
 
 Every server is stopped in a finally block; run.sh also kills whatever process
@@ -417,12 +422,12 @@ def wait_ready(proc, port, probes, echo_only):
                 if why:
                     raise CellFailed(why)
                 if now - proc.t0 > START_TIMEOUT:
-                    raise CellFailed(f"no correct answer within {START_TIMEOUT:.0f} s")
+                    raise CellFailed(f"no correct answer within {START_TIMEOUT:g} s")
                 mem = proc.memory()["rss_kb"]
                 if mem > limit_kb:
                     raise CellFailed(f"memory {mem / 2**20:.1f} GiB passed the "
                                      f"{MEM_LIMIT_GB:g} GiB limit after {now - proc.t0:.0f} s")
-                next_check = now + 1.0
+                next_check = now + 0.5
             ready, _, _ = select.select([sock], [], [], max(0.0, next_send - time.monotonic()))
             if not ready:
                 continue
@@ -755,8 +760,8 @@ def measure(server, ds):
             full.append(load_run(proc, port, ds.queries, SECONDS, None))
             fixed.append(load_run(proc, port, ds.queries, SECONDS, RATE))
             log(f"{server.name} {ds.name} run {i + 1}/{REPEAT}: max {full[-1]['qps']:.0f} qps "
-                f"{full[-1]['us_per_query']:.2f} us/q, at {RATE}: "
-                f"{fixed[-1]['us_per_query']:.2f} us/q, lost {fixed[-1]['lost']:.0f}")
+                f"{fmt(full[-1]['us_per_query'], '.2f')} us/q, at {RATE}: "
+                f"{fmt(fixed[-1]['us_per_query'], '.2f')} us/q, lost {fixed[-1]['lost']:.0f}")
         cell["full_runs"], cell["fixed_runs"] = full, fixed
         cell["full"], cell["fixed"] = summarize(full), summarize(fixed)
         cell["memory_after"] = proc.memory()
@@ -983,11 +988,13 @@ def write_report(info, datasets, cells, reloads, command):
         f"- Machine: {info['nproc']} CPUs (nproc), {info['cpu']}, Linux {info['kernel']}, "
         f"{info['mem_gib']:.1f} GiB RAM; load average at start {info['loadavg_start']}",
         f"- Peers: rbldnsd {v['rbldnsd']}, NSD {v['nsd']}, Knot DNS {v['knot']}; "
-        f"client dnsperf {v['dnsperf']}; rampart-dnsbl from `{RAMPART}`",
+        f"client dnsperf {v['dnsperf']}; rampart-dnsbl: `{RAMPART}`"
+        + (" (not built)" if rampart_missing() else ""),
         f"- Each server pinned to CPU {SERVER_CPU} (`taskset -c {SERVER_CPU}`; rampart-dnsbl "
         f"with `--threads 1`, NSD `server-count: 1`, Knot `udp-workers: 1`), dnsperf pinned "
         f"to CPU {CLIENT_CPU}: `dnsperf {' '.join(DNSPERF_OPTS)} -l {SECONDS}` "
-        f"[`-Q {RATE}`], {REPEAT} runs each, medians shown.",
+        f"[`-Q {RATE}`], {REPEAT} run{'s' if REPEAT != 1 else ''} of each, "
+        + ("medians shown." if REPEAT > 1 else "single values."),
         "- Queries: A queries from a fixed random file, half for listed entries, half for "
         "entries that are not listed (NXDOMAIN).",
         "",

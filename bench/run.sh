@@ -30,10 +30,18 @@
 #   is reported.  A server that cannot load a dataset within the time or
 #   memory limit is reported as "n/a (reason)", never dropped silently.
 #
+#   Fair conditions.  NSD's default response rate limiting (200 qps per
+#   source) is switched off.  Knot pins its UDP worker to a CPU of its own
+#   choosing, overriding taskset; the harness moves such threads back to the
+#   server CPU and marks the row.  Before each run the harness waits for other
+#   processes to go quiet, and reports the CPU they took during the run
+#   ("other load"): on a shared machine the numbers are only as good as that.
+#
 #   Reload under load.  rampart-dnsbl and rbldnsd (plain and with -f) serve
 #   the 1M set at 30k qps for 15 s; the data file is replaced twice (atomic
 #   rename, 10% of entries changed) and the server gets SIGHUP.  Reported:
-#   queries sent, completed and lost, and how soon a new entry answers.
+#   queries sent, completed and lost, against the same run without reloads,
+#   and how soon a newly listed entry answers.
 #
 # Settings (environment):
 #   RAMPART_BUILD        where rampart-dnsbl is (default: ../build); if the
@@ -48,6 +56,8 @@
 #   BENCH_DATASETS       subset of: ip4-100k ip4-1m ip4-10m mixed
 #   BENCH_START_TIMEOUT  seconds a server may take to load (default 600)
 #   BENCH_MEM_LIMIT_GB   memory a server may use while loading (default 16)
+#   BENCH_QUIET_WAIT     seconds to wait for an idle machine before each run
+#                        (default 60; quick 15)
 #   BENCH_DNSPERF_OPTS   dnsperf options besides -s -p -d -l -Q
 #                        (default "-c 2 -q 200 -t 2")
 #   BENCH_SERVER_CPU, BENCH_CLIENT_CPU (1, 0), BENCH_PORT_BASE (15300),

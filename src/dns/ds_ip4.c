@@ -175,14 +175,13 @@ static int ip4_finish(struct dataset *ds)
         if (valtab_push(&p->vals, only) == UINT32_MAX)
             return ds_error(ds, "out of memory");
     }
-    if (ip4map_finish(&p->map) < 0)
+    /* as rbldnsd: in a trie, a prefix given twice keeps its first entry */
+    bool trie = ds->type == &ds_type_ip4trie;
+    size_t dup = ip4map_finish(&p->map, trie);
+    if (dup == (size_t)-1)
         return ds_error(ds, "out of memory while sorting");
-    if (ds->type == &ds_type_ip4trie) {
-        /* as rbldnsd: a prefix given twice keeps its first entry */
-        size_t dup = ip4map_dedupe_first(&p->map);
-        if (dup)
-            log_warn("event=data-warning dataset=%s duplicated_entries=%zu kept=first", ds->label, dup);
-    }
+    if (dup)
+        log_warn("event=data-warning dataset=%s duplicated_entries=%zu kept=first", ds->label, dup);
     return 0;
 }
 
@@ -196,17 +195,18 @@ static enum ds_result ip4_query(const struct dataset *ds, const struct ds_query 
 {
     const struct ip4_priv *p = ds->priv;
     if (dq->ip4_octets == 4) {
-        const uint64_t *w;
-        size_t n = ip4map_lookup(&p->map, dq->ip4, &w);
+        const struct ip4_level *l;
+        size_t pos;
+        size_t n = ip4map_lookup(&p->map, dq->ip4, &l, &pos);
         if (n == 0)
             return DS_NONE;
-        for (size_t i = 0; i < n; i++)
-            if (w[i] & PM_EXCL)
+        for (size_t i = pos; i < pos + n; i++)
+            if (ip4_level_val(l, i) & PM_EXCL)
                 return DS_EXCLUDED;
         char entry[16];
         fmt_ip4(dq->ip4, entry);
-        for (size_t i = 0; i < n; i++) {
-            const struct ds_value *v = &p->vals.v[(uint32_t)w[i] & ~PM_EXCL];
+        for (size_t i = pos; i < pos + n; i++) {
+            const struct ds_value *v = &p->vals.v[ip4_level_val(l, i)];
             if (ans_wants(ans, DNS_T_A))
                 ans_add_a(ans, v->ttl, v->a);
             if (v->txt && ans_wants(ans, DNS_T_TXT))
@@ -244,8 +244,8 @@ static void ip4_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
         int len = p->map.lens[li];
         const struct ip4_level *l = &p->map.level[len];
         for (size_t i = 0; i < l->n; i++) {
-            uint32_t a = (uint32_t)(l->words[i] >> 32);
-            uint32_t vw = (uint32_t)l->words[i];
+            uint32_t a = ip4_level_key(l, i);
+            uint32_t vw = ip4_level_val(l, i);
             char name[64];
             int octets = len / 8, n = 0;
             if (len % 8 != 0 || len == 0) {

@@ -400,7 +400,7 @@ static int acl_finish(struct dataset *ds)
 {
     struct acl_priv *p = ds->priv;
     p->ttl = ds->ttl;
-    if (ip4map_finish(&p->v4) < 0 || ip6map_finish(&p->v6) < 0)
+    if (ip4map_finish(&p->v4, false) == (size_t)-1 || ip6map_finish(&p->v6) < 0)
         return ds_error(ds, "out of memory");
     return 0;
 }
@@ -415,10 +415,11 @@ enum acl_action acl_check(const struct dataset *ds, const struct sockaddr_storag
     *ttl = p->ttl;
     if (peer->ss_family == AF_INET) {
         const struct sockaddr_in *sin = (const struct sockaddr_in *)peer;
-        const uint64_t *w;
-        if (!ip4map_lookup(&p->v4, ntohl(sin->sin_addr.s_addr), &w))
+        const struct ip4_level *l;
+        size_t pos;
+        if (!ip4map_lookup(&p->v4, ntohl(sin->sin_addr.s_addr), &l, &pos))
             return ACL_NONE;
-        vi = (uint32_t)w[0];
+        vi = ip4_level_val(l, pos);
     } else {
         const struct sockaddr_in6 *sin6 = (const struct sockaddr_in6 *)peer;
         const struct ip6_entry *e;

@@ -71,8 +71,48 @@ static int sort_words(uint64_t *w, size_t n)
     return 0;
 }
 
-int ip4map_finish(struct ip4map *m)
+/* Keep only the first entry (in insertion order, kept by the stable sort)
+ * of each key of a sorted level. Returns how many went. */
+static size_t dedupe_words(struct ip4_level *l)
 {
+    size_t w = 0;
+    for (size_t r = 0; r < l->n; r++)
+        if (w == 0 || (l->words[w - 1] >> 32) != (l->words[r] >> 32))
+            l->words[w++] = l->words[r];
+    size_t removed = l->n - w;
+    l->n = w;
+    return removed;
+}
+
+/* A big level becomes an index by the top 16 bits of the key plus, per
+ * entry, the low 16 bits and the value word: 6 bytes an entry instead of 8,
+ * and a lookup reads one short run of 16-bit keys (usually one cache line). */
+static int compact_level(struct ip4_level *l)
+{
+    l->index = malloc(65537 * sizeof *l->index);
+    l->lo16 = malloc(l->n * sizeof *l->lo16);
+    l->vals = malloc(l->n * sizeof *l->vals);
+    if (!l->index || !l->lo16 || !l->vals)
+        return -1;
+    size_t j = 0;
+    for (uint32_t b = 0; b < 65536; b++) {
+        l->index[b] = (uint32_t)j;
+        while (j < l->n && (l->words[j] >> 48) == b) {
+            l->lo16[j] = (uint16_t)(l->words[j] >> 32);
+            l->vals[j] = (uint32_t)l->words[j];
+            j++;
+        }
+    }
+    l->index[65536] = (uint32_t)l->n;
+    free(l->words);
+    l->words = NULL;
+    l->cap = l->n;
+    return 0;
+}
+
+size_t ip4map_finish(struct ip4map *m, bool first_only)
+{
+    size_t removed = 0;
     m->nlens = 0;
     for (int len = 32; len >= 0; len--) {
         struct ip4_level *l = &m->level[len];
@@ -80,38 +120,62 @@ int ip4map_finish(struct ip4map *m)
             continue;
         m->lens[m->nlens++] = (uint8_t)len;
         if (sort_words(l->words, l->n) < 0)
-            return -1;
-        if (l->n < l->cap) {
+            return (size_t)-1;
+        if (first_only)
+            removed += dedupe_words(l);
+        if (l->n >= INDEX_MIN) {
+            if (compact_level(l) < 0)
+                return (size_t)-1;
+        } else if (l->n < l->cap) {
             uint64_t *w = realloc(l->words, l->n * sizeof *w);
             if (w) {
                 l->words = w;
                 l->cap = l->n;
             }
         }
-        if (l->n >= INDEX_MIN) {
-            l->index = malloc(65537 * sizeof *l->index);
-            if (!l->index)
-                return -1;
-            size_t j = 0;
-            for (uint32_t b = 0; b < 65536; b++) {
-                while (j < l->n && (l->words[j] >> 48) < b)
-                    j++;
-                l->index[b] = (uint32_t)j;
-            }
-            l->index[65536] = (uint32_t)l->n;
-        }
     }
-    return 0;
+    return removed;
+}
+
+/* Key and value word of entry i of a level, whatever its representation.
+ * For a compact level the key's top half is found from the index (a binary
+ * search over it: not for the answer path's exact lookups, which know it). */
+uint32_t ip4_level_key(const struct ip4_level *l, size_t i)
+{
+    if (l->words)
+        return (uint32_t)(l->words[i] >> 32);
+    size_t lo = 0, hi = 65536;
+    while (hi - lo > 1) { /* the last bucket b with index[b] <= i */
+        size_t mid = (lo + hi) / 2;
+        if (l->index[mid] <= i)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return (uint32_t)lo << 16 | l->lo16[i];
+}
+
+uint32_t ip4_level_val(const struct ip4_level *l, size_t i)
+{
+    return l->words ? (uint32_t)l->words[i] : l->vals[i];
 }
 
 /* First position in l whose key is >= key. */
 static size_t lower_bound4(const struct ip4_level *l, uint32_t key)
 {
-    size_t lo = 0, hi = l->n;
-    if (l->index) {
-        lo = l->index[key >> 16];
-        hi = l->index[(key >> 16) + 1];
+    if (!l->words) {
+        size_t lo = l->index[key >> 16], hi = l->index[(key >> 16) + 1];
+        uint16_t k = (uint16_t)key;
+        while (lo < hi) {
+            size_t mid = lo + (hi - lo) / 2;
+            if (l->lo16[mid] < k)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        return lo;
     }
+    size_t lo = 0, hi = l->n;
     while (lo < hi) {
         size_t mid = lo + (hi - lo) / 2;
         if ((uint32_t)(l->words[mid] >> 32) < key)
@@ -122,31 +186,48 @@ static size_t lower_bound4(const struct ip4_level *l, uint32_t key)
     return lo;
 }
 
-size_t ip4map_lookup(const struct ip4map *m, uint32_t addr, const uint64_t **first)
+/* Entries equal to key starting at p (p from lower_bound4). */
+static size_t run_length4(const struct ip4_level *l, size_t p, uint32_t key)
+{
+    size_t q = p;
+    if (!l->words) {
+        size_t end = l->index[(key >> 16) + 1];
+        while (q < end && l->lo16[q] == (uint16_t)key)
+            q++;
+    } else {
+        while (q < l->n && (uint32_t)(l->words[q] >> 32) == key)
+            q++;
+    }
+    return q - p;
+}
+
+size_t ip4map_lookup(const struct ip4map *m, uint32_t addr, const struct ip4_level **level,
+                     size_t *pos)
 {
     for (int i = 0; i < m->nlens; i++) {
         const struct ip4_level *l = &m->level[m->lens[i]];
         uint32_t key = addr & ip4_mask(m->lens[i]);
         size_t p = lower_bound4(l, key);
-        if (p == l->n || (uint32_t)(l->words[p] >> 32) != key)
+        size_t n = run_length4(l, p, key);
+        if (!n)
             continue;
-        size_t q = p + 1;
-        while (q < l->n && (uint32_t)(l->words[q] >> 32) == key)
-            q++;
-        *first = &l->words[p];
-        return q - p;
+        *level = l;
+        *pos = p;
+        return n;
     }
     return 0;
 }
 
-/* Does key k of level l carry an exclusion among its entries? */
-static bool key_excluded4(const struct ip4_level *l, size_t p)
+/* Does the key at p carry an exclusion among its entries? Sets *next past them. */
+static bool key_excluded4(const struct ip4_level *l, size_t p, size_t *next)
 {
-    uint64_t k = l->words[p] >> 32;
-    for (; p < l->n && (l->words[p] >> 32) == k; p++)
-        if (l->words[p] & PM_EXCL)
-            return true;
-    return false;
+    uint32_t k = ip4_level_key(l, p);
+    size_t n = run_length4(l, p, k);
+    bool excl = false;
+    for (size_t i = p; i < p + n; i++)
+        excl |= (ip4_level_val(l, i) & PM_EXCL) != 0;
+    *next = p + n;
+    return excl;
 }
 
 bool ip4map_any_in(const struct ip4map *m, uint32_t lo, int qlen)
@@ -159,46 +240,23 @@ bool ip4map_any_in(const struct ip4map *m, uint32_t lo, int qlen)
         if (m->lens[i] > qlen) {
             /* entries inside the range: one that is not excluded lists an address */
             size_t p = lower_bound4(l, lo);
-            for (int scanned = 0; p < l->n && (uint32_t)(l->words[p] >> 32) <= hi; scanned++) {
-                if (!key_excluded4(l, p) || scanned > ANY_IN_SCAN_MAX)
+            for (int scanned = 0; p < l->n && ip4_level_key(l, p) <= hi; scanned++) {
+                size_t next;
+                if (!key_excluded4(l, p, &next) || scanned > ANY_IN_SCAN_MAX)
                     return true;
-                uint64_t k = l->words[p] >> 32;
-                while (p < l->n && (l->words[p] >> 32) == k)
-                    p++;
+                p = next;
             }
             continue;
         }
         /* the most specific entry covering the whole range decides for it */
         uint32_t key = lo & ip4_mask(m->lens[i]);
         size_t p = lower_bound4(l, key);
-        if (p < l->n && (uint32_t)(l->words[p] >> 32) == key)
-            return !key_excluded4(l, p);
-    }
-    return false;
-}
-
-size_t ip4map_dedupe_first(struct ip4map *m)
-{
-    size_t removed = 0;
-    for (int len = 0; len <= 32; len++) {
-        struct ip4_level *l = &m->level[len];
-        size_t w = 0;
-        for (size_t r = 0; r < l->n; r++)
-            if (w == 0 || (l->words[w - 1] >> 32) != (l->words[r] >> 32))
-                l->words[w++] = l->words[r];
-        removed += l->n - w;
-        l->n = w;
-        if (removed && l->index) {
-            size_t j = 0;
-            for (uint32_t b = 0; b < 65536; b++) {
-                while (j < l->n && (l->words[j] >> 48) < b)
-                    j++;
-                l->index[b] = (uint32_t)j;
-            }
-            l->index[65536] = (uint32_t)l->n;
+        if (run_length4(l, p, key)) {
+            size_t next;
+            return !key_excluded4(l, p, &next);
         }
     }
-    return removed;
+    return false;
 }
 
 size_t ip4map_count(const struct ip4map *m)
@@ -214,6 +272,8 @@ void ip4map_free(struct ip4map *m)
     for (int i = 0; i <= 32; i++) {
         free(m->level[i].words);
         free(m->level[i].index);
+        free(m->level[i].lo16);
+        free(m->level[i].vals);
     }
     memset(m, 0, sizeof *m);
 }

@@ -3,10 +3,12 @@
  *
  * ip4map: for each prefix length in use, one sorted array of 64-bit words
  * (masked address << 32 | value word). Built once at load (append, then a
- * stable LSD radix sort on the address), read-only afterwards. Levels with many
- * entries get a 65,537-entry index on the top 16 bits, so a lookup among 10M
- * addresses is one index read plus a binary search over ~150 words (3-4 cache
- * lines). Cost: 8 bytes per entry, plus 256 KiB per indexed level.
+ * stable LSD radix sort on the address), read-only afterwards. Levels with
+ * 4,096 entries or more become compact: a 65,537-entry index on the top 16
+ * bits, then per entry the low 16 bits of the key and the value word, so a
+ * lookup among 10M addresses is one index read plus a binary search over ~150
+ * 16-bit keys (about 300 bytes). Cost: 6 bytes per entry, plus 256 KiB per
+ * compact level; 8 bytes per entry for the small levels.
  *
  * ip6map: the same idea with 128-bit keys (24 bytes per entry, no index).
  *
@@ -23,9 +25,12 @@
 enum { PM_EXCL = 0x80000000u };
 
 struct ip4_level {
-    uint64_t *words;      /* key << 32 | value word, sorted by key (stable) */
+    uint64_t *words;      /* key << 32 | value word, sorted by key (stable);
+                             NULL once the level is compact */
     size_t n, cap;
-    uint32_t *index;      /* NULL, or 65,537 offsets by the top 16 bits */
+    uint32_t *index;      /* compact levels: 65,537 offsets by the top 16 bits */
+    uint16_t *lo16;       /* compact levels: low 16 bits of each key */
+    uint32_t *vals;       /* compact levels: value words */
 };
 
 struct ip4map {
@@ -37,20 +42,25 @@ struct ip4map {
 /// Add an entry (addr is masked to len here). Returns 0 or -1 on OOM.
 int ip4map_add(struct ip4map *m, uint32_t addr, int len, uint32_t val);
 
-/// Sort and index; call once after the last add.
-int ip4map_finish(struct ip4map *m);
+/// Sort and index; call once after the last add. With first_only, a key given
+/// more than once keeps its first entry. Returns the number of entries dropped
+/// that way, or (size_t)-1 on OOM.
+size_t ip4map_finish(struct ip4map *m, bool first_only);
 
 /// The entries for the longest prefix length that has any entry covering addr:
-/// returns how many (0 if none) and sets *first to the first word.
-size_t ip4map_lookup(const struct ip4map *m, uint32_t addr, const uint64_t **first);
+/// returns how many (0 if none), their level and the position of the first;
+/// read them with ip4_level_val(). Cost: an index read and a short search.
+size_t ip4map_lookup(const struct ip4map *m, uint32_t addr, const struct ip4_level **level,
+                     size_t *pos);
+
+/// Key and value word of entry i of a level (any representation).
+uint32_t ip4_level_key(const struct ip4_level *l, size_t i);
+uint32_t ip4_level_val(const struct ip4_level *l, size_t i);
 
 /// Is some address of the prefix lo/qlen listed (an empty non-terminal test)?
 /// Entries inside the prefix count unless excluded at their own key; for the
 /// prefix as a whole, the most specific entry covering it decides.
 bool ip4map_any_in(const struct ip4map *m, uint32_t lo, int qlen);
-
-/// Keep only the first entry (in insertion order) of each key. Returns how many went.
-size_t ip4map_dedupe_first(struct ip4map *m);
 
 size_t ip4map_count(const struct ip4map *m);
 void ip4map_free(struct ip4map *m);

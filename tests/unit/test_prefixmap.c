@@ -14,15 +14,16 @@ static void most_specific_level_wins(void **state)
     assert_int_equal(ip4map_add(&m, 0x0a000000, 8, 1), 0);  /* 10/8 -> 1 */
     assert_int_equal(ip4map_add(&m, 0x0a010100, 24, 2), 0); /* 10.1.1/24 -> 2 */
     assert_int_equal(ip4map_add(&m, 0x0a010101, 32, PM_EXCL), 0);
-    assert_int_equal(ip4map_finish(&m), 0);
-    const uint64_t *w;
-    assert_int_equal(ip4map_lookup(&m, 0x0a020304, &w), 1);
-    assert_int_equal((uint32_t)w[0], 1);
-    assert_int_equal(ip4map_lookup(&m, 0x0a010105, &w), 1);
-    assert_int_equal((uint32_t)w[0], 2);
-    assert_int_equal(ip4map_lookup(&m, 0x0a010101, &w), 1);
-    assert_int_equal((uint32_t)w[0], PM_EXCL);
-    assert_int_equal(ip4map_lookup(&m, 0x0b000001, &w), 0);
+    assert_int_equal(ip4map_finish(&m, false), 0);
+    const struct ip4_level *l;
+    size_t p;
+    assert_int_equal(ip4map_lookup(&m, 0x0a020304, &l, &p), 1);
+    assert_int_equal(ip4_level_val(l, p), 1);
+    assert_int_equal(ip4map_lookup(&m, 0x0a010105, &l, &p), 1);
+    assert_int_equal(ip4_level_val(l, p), 2);
+    assert_int_equal(ip4map_lookup(&m, 0x0a010101, &l, &p), 1);
+    assert_int_equal(ip4_level_val(l, p), PM_EXCL);
+    assert_int_equal(ip4map_lookup(&m, 0x0b000001, &l, &p), 0);
     /* masking on add: host bits are dropped */
     assert_true(ip4map_any_in(&m, 0x0a010100, 24));
     assert_true(ip4map_any_in(&m, 0x0a000000, 8));
@@ -31,7 +32,7 @@ static void most_specific_level_wins(void **state)
     ip4map_free(&m);
     ip4map_add(&m, 0x0a020000, 16, 1);
     ip4map_add(&m, 0x0a020300, 24, PM_EXCL);
-    ip4map_finish(&m);
+    ip4map_finish(&m, false);
     assert_false(ip4map_any_in(&m, 0x0a020300, 24));
     assert_true(ip4map_any_in(&m, 0x0a020400, 24));
     assert_true(ip4map_any_in(&m, 0x0a020000, 16));
@@ -44,11 +45,19 @@ static void duplicates_keep_order(void **state)
     struct ip4map m = {0};
     for (uint32_t v = 5; v > 0; v--)
         ip4map_add(&m, 0x01020304, 32, v);
-    ip4map_finish(&m);
-    const uint64_t *w;
-    assert_int_equal(ip4map_lookup(&m, 0x01020304, &w), 5);
-    for (int i = 0; i < 5; i++)
-        assert_int_equal((uint32_t)w[i], 5 - i); /* stable: insertion order */
+    ip4map_finish(&m, false);
+    const struct ip4_level *l;
+    size_t p;
+    assert_int_equal(ip4map_lookup(&m, 0x01020304, &l, &p), 5);
+    for (size_t i = 0; i < 5; i++)
+        assert_int_equal(ip4_level_val(l, p + i), 5 - i); /* stable: insertion order */
+    ip4map_free(&m);
+    /* first_only keeps the first of the five */
+    for (uint32_t v = 5; v > 0; v--)
+        ip4map_add(&m, 0x01020304, 32, v);
+    assert_int_equal(ip4map_finish(&m, true), 4);
+    assert_int_equal(ip4map_lookup(&m, 0x01020304, &l, &p), 1);
+    assert_int_equal(ip4_level_val(l, p), 5);
     ip4map_free(&m);
 }
 
@@ -64,13 +73,19 @@ static void indexed_level_matches_scan(void **state)
         keys[i] = (uint32_t)rand() ^ (uint32_t)rand() << 16;
         ip4map_add(&m, keys[i], 32, i);
     }
-    ip4map_finish(&m);
-    assert_non_null(m.level[32].index);
-    const uint64_t *w;
+    ip4map_finish(&m, false);
+    assert_non_null(m.level[32].index); /* compact */
+    assert_null(m.level[32].words);
+    const struct ip4_level *l;
+    size_t p;
     for (uint32_t i = 0; i < N; i++) {
-        size_t n = ip4map_lookup(&m, keys[i], &w);
+        size_t n = ip4map_lookup(&m, keys[i], &l, &p);
         assert_true(n >= 1);
-        assert_int_equal((uint32_t)(w[0] >> 32), keys[i]);
+        assert_int_equal(ip4_level_key(l, p), keys[i]);
+        int found = 0;
+        for (size_t k = p; k < p + n; k++)
+            found |= ip4_level_val(l, k) == i;
+        assert_true(found);
     }
     int misses = 0;
     for (int i = 0; i < 10000; i++) {
@@ -78,7 +93,7 @@ static void indexed_level_matches_scan(void **state)
         int in = 0;
         for (uint32_t k = 0; k < N && !in; k++)
             in = keys[k] == probe;
-        assert_int_equal(ip4map_lookup(&m, probe, &w) > 0, in);
+        assert_int_equal(ip4map_lookup(&m, probe, &l, &p) > 0, in);
         misses += !in;
     }
     assert_true(misses > 9000);
