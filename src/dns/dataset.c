@@ -837,6 +837,10 @@ static int load_file(struct dataset *ds, const char *path)
             *nl = '\0';
             if (skipping) {
                 skipping = false;
+            } else if (len > DS_MAX_LINE) {
+                ds->cur_line++;
+                ds_error(ds, "line longer than %d bytes", DS_MAX_LINE);
+                report(ds);
             } else {
                 ds->cur_line++;
                 ds->err[0] = '\0';

@@ -75,12 +75,12 @@ static int comb_new_section(struct dataset *ds, char *s)
     n->parent = ds;
     n->priv = calloc(1, t->size);
     struct dataset **nv = realloc(p->nested, (size_t)(p->nnested + 1) * sizeof *nv);
+    if (nv)
+        p->nested = nv; /* the old array is gone either way once realloc succeeds */
     if (!n->priv || !nv || !n->label) {
-        free(nv == p->nested ? NULL : nv);
         dataset_free(n);
         return ds_error(ds, "out of memory");
     }
-    p->nested = nv;
     p->nested[p->nnested++] = n;
     n->ttl = ds->ttl;
     n->defval = (struct ds_value){.a = 0x7f000002, .txt = NULL};

@@ -41,31 +41,35 @@ static int sort_words(uint64_t *w, size_t n)
         }
         return 0;
     }
+    /* big arrays: two passes of 16 bits; small ones: four of 8 bits (no
+     * 512 KiB of counters to clear). An even number of passes leaves the
+     * result back in w. */
+    int bits = n >= 65536 ? 16 : 8;
+    size_t buckets = (size_t)1 << bits;
     uint64_t *tmp = malloc(n * sizeof *tmp);
-    size_t *count = malloc(65536 * sizeof *count);
+    size_t *count = malloc(buckets * sizeof *count);
     if (!tmp || !count) {
         free(tmp);
         free(count);
         return -1;
     }
     uint64_t *src = w, *dst = tmp;
-    for (int shift = 32; shift < 64; shift += 16) {
-        memset(count, 0, 65536 * sizeof *count);
+    for (int shift = 32; shift < 64; shift += bits) {
+        memset(count, 0, buckets * sizeof *count);
         for (size_t i = 0; i < n; i++)
-            count[(src[i] >> shift) & 0xffff]++;
+            count[(src[i] >> shift) & (buckets - 1)]++;
         size_t sum = 0;
-        for (size_t b = 0; b < 65536; b++) {
+        for (size_t b = 0; b < buckets; b++) {
             size_t c = count[b];
             count[b] = sum;
             sum += c;
         }
         for (size_t i = 0; i < n; i++)
-            dst[count[(src[i] >> shift) & 0xffff]++] = src[i];
+            dst[count[(src[i] >> shift) & (buckets - 1)]++] = src[i];
         uint64_t *t = src;
         src = dst;
         dst = t;
     }
-    /* two passes: the result is back in w */
     free(tmp);
     free(count);
     return 0;

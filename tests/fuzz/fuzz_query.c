@@ -11,7 +11,8 @@
  * templates with $, $n and $=), ip4trie, ip4tset, ip6trie, ip6tset, dnset
  * (wildcards, exclusions), generic, combined ($DATASET sections) and acl
  * datasets, a zone inside another zone, a global acl, name servers with glue
- * inside their zone, an NS RRset larger than 512 bytes, and an expired zone.
+ * inside their zone, an NS RRset larger than 512 bytes, an expired zone, and
+ * an IPv4 level large enough to be compact (prefixmap.h).
  *
  * The query ID is echoed and otherwise ignored by the server, so the harness
  * uses it to vary what the packet does not carry: ID low bits pick the client
@@ -179,6 +180,10 @@ static void setup(void)
             /* one address with many long TXT reasons: larger than any UDP answer */
             for (int k = 2; k < 40; k++)
                 fprintf(f, "2.2.2.2 :%d:reason %d %0200d\n", k, k, k);
+            /* more than 4096 /32 entries: the compact (indexed) IPv4 level */
+            for (int k = 0; k < 20; k++)
+                fprintf(f, "172.20.%d.1-172.20.%d.254 :8:compact $\n", k, k);
+            fprintf(f, "!172.20.3.7\n172.20.3.7 :9:excluded anyway\n");
         }
         fclose(f);
     }

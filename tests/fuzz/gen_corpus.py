@@ -117,6 +117,9 @@ def query_seeds():
     s["many-ns-udp"] = q("v6.example", "NS")
     s["many-ns-tcp-size"] = q("v6.example", "ANY", edns=0, payload=4096)
     s["many-ns-positive"] = q(nib("::1") + ".v6.example", "A", id=0x1000)
+    s["compact-level"] = q("9.5.20.172.bl.example", "ANY")
+    s["compact-excluded"] = q("7.3.20.172.bl.example", "A")
+    s["compact-ent"] = q("5.20.172.bl.example", "A")
     s["version-bind"] = q("version.bind", "TXT", "CH")
     s["version-server"] = q("version.server", "TXT", "CH", id=0x0200)
     s["version-refuse"] = q("version.bind", "TXT", "CH", id=0x0600)
@@ -247,6 +250,8 @@ $MAXRANGE4 256
 $MAXRANGE4 /0
 $MAXRANGE4 0
 """,
+    "ip4set-compact": "".join("10.%d.0.1-10.%d.1.254 :%d:compact $\n" % (k, k, k % 9 + 1)
+                              for k in range(10)) + "!10.3.0.77\n10.3.0.77 :2:again\n",
     "ip4tset": """:127.0.0.3:tset $
 1.2.3.4
 1.2.3.0/24

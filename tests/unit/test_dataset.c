@@ -301,6 +301,25 @@ static void unloaded_zone_fails_closed(void **state)
     dns_config_free_all(cfg);
 }
 
+static void long_lines_are_refused(void **state)
+{
+    (void)state;
+    static char text[20000];
+    size_t n = (size_t)snprintf(text, sizeof text, "1.2.3.4\n5.6.7.8 :2:");
+    memset(text + n, 'x', 9000);
+    n += 9000;
+    snprintf(text + n, sizeof text - n, "\n9.9.9.9\n");
+    struct dns_config *cfg = one_zone("ip4set", text);
+    assert_non_null(cfg);
+    assert_int_equal(cfg->all[0]->nerrors, 1); /* the 9 kB line, not the others */
+    struct tu_answer a;
+    tu_ask(cfg, "9.9.9.9.bl.test", DNS_T_A, 0, 0, &a);
+    assert_int_equal(a.an, 1);
+    tu_ask(cfg, "8.7.6.5.bl.test", DNS_T_A, 0, 0, &a);
+    assert_int_equal(a.rcode, DNS_R_NXDOMAIN);
+    dns_config_free_all(cfg);
+}
+
 static void gzip_and_reload(void **state)
 {
     (void)state;
@@ -335,6 +354,7 @@ int main(void)
         cmocka_unit_test(acl_actions),     cmocka_unit_test(gzip_and_reload),
         cmocka_unit_test(acl_empty_hides_combined_and_value_lists_only_addresses),
         cmocka_unit_test(mapped_ipv6_and_ttls), cmocka_unit_test(unloaded_zone_fails_closed),
+        cmocka_unit_test(long_lines_are_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
