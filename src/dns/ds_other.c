@@ -151,13 +151,11 @@ static int comb_finish(struct dataset *ds)
     return comb_close_current(ds);
 }
 
-static enum ds_result comb_query(const struct dataset *ds, const struct ds_query *dq,
-                                 struct dns_answer *ans)
+/* The most specific subzone that is a suffix of the relative name, or -1. */
+static int comb_best_sub(const struct comb_priv *p, const struct ds_query *dq)
 {
-    const struct comb_priv *p = ds->priv;
     const struct dns_query *q = dq->q;
     size_t end = q->label_off[dq->rel];
-    /* the most specific subzone that is a suffix of the relative name */
     int best = -1;
     for (int i = 0; i < p->nsubs; i++) {
         const struct comb_sub *s = &p->subs[i];
@@ -167,6 +165,16 @@ static enum ds_result comb_query(const struct dataset *ds, const struct ds_query
         if (end - off == s->len && memcmp(q->qname + off, s->name, s->len) == 0)
             best = i;
     }
+    return best;
+}
+
+static enum ds_result comb_query(const struct dataset *ds, const struct ds_query *dq,
+                                 struct dns_answer *ans)
+{
+    const struct comb_priv *p = ds->priv;
+    const struct dns_query *q = dq->q;
+    size_t end = q->label_off[dq->rel];
+    int best = comb_best_sub(p, dq);
     enum ds_result res = DS_NONE;
     if (best >= 0) {
         const struct comb_sub *b = &p->subs[best];
@@ -209,17 +217,7 @@ bool comb_accepts(const struct dataset *ds, const struct ds_query *dq,
                   bool (*accepts)(const struct dataset *, const struct ds_query *))
 {
     const struct comb_priv *p = ds->priv;
-    const struct dns_query *q = dq->q;
-    size_t end = q->label_off[dq->rel];
-    int best = -1;
-    for (int i = 0; i < p->nsubs; i++) {
-        const struct comb_sub *s = &p->subs[i];
-        if (s->nlabels > dq->rel || (best >= 0 && s->nlabels <= p->subs[best].nlabels))
-            continue;
-        size_t off = q->label_off[dq->rel - s->nlabels];
-        if (end - off == s->len && memcmp(q->qname + off, s->name, s->len) == 0)
-            best = i;
-    }
+    int best = comb_best_sub(p, dq);
     if (best < 0)
         return false;
     const struct comb_sub *b = &p->subs[best];
