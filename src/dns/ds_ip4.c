@@ -187,7 +187,16 @@ static int ip4_finish(struct dataset *ds)
 
 static void fmt_ip4(uint32_t a, char out[16])
 {
-    snprintf(out, 16, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255, a & 255);
+    char *p = out;
+    for (int shift = 24; shift >= 0; shift -= 8) {
+        unsigned o = (a >> shift) & 255;
+        if (o >= 100)
+            *p++ = (char)('0' + o / 100);
+        if (o >= 10)
+            *p++ = (char)('0' + o / 10 % 10);
+        *p++ = (char)('0' + o % 10);
+        *p++ = shift ? '.' : '\0';
+    }
 }
 
 static enum ds_result ip4_query(const struct dataset *ds, const struct ds_query *dq,
@@ -203,14 +212,16 @@ static enum ds_result ip4_query(const struct dataset *ds, const struct ds_query 
         for (size_t i = pos; i < pos + n; i++)
             if (ip4_level_val(l, i) & PM_EXCL)
                 return DS_EXCLUDED;
-        char entry[16];
-        fmt_ip4(dq->ip4, entry);
+        char entry[16] = ""; /* the address as text, made only for a TXT */
         for (size_t i = pos; i < pos + n; i++) {
             const struct ds_value *v = &p->vals.v[ip4_level_val(l, i)];
             if (ans_wants(ans, DNS_T_A))
                 ans_add_a(ans, v->ttl, v->a);
-            if (v->txt && ans_wants(ans, DNS_T_TXT))
+            if (v->txt && ans_wants(ans, DNS_T_TXT)) {
+                if (!entry[0])
+                    fmt_ip4(dq->ip4, entry);
                 ans_add_txt(ans, v->ttl, v->txt, entry);
+            }
         }
         return DS_FOUND;
     }

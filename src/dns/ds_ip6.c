@@ -126,14 +126,16 @@ static enum ds_result ip6_query(const struct dataset *ds, const struct ds_query 
         for (size_t i = 0; i < n; i++)
             if (e[i].val & PM_EXCL)
                 return DS_EXCLUDED;
-        char entry[INET6_ADDRSTRLEN];
-        inet_ntop(AF_INET6, dq->ip6, entry, sizeof entry);
+        char entry[INET6_ADDRSTRLEN] = ""; /* made only for a TXT */
         for (size_t i = 0; i < n; i++) {
             const struct ds_value *v = &p->vals.v[e[i].val];
             if (ans_wants(ans, DNS_T_A))
                 ans_add_a(ans, v->ttl, v->a);
-            if (v->txt && ans_wants(ans, DNS_T_TXT))
+            if (v->txt && ans_wants(ans, DNS_T_TXT)) {
+                if (!entry[0])
+                    inet_ntop(AF_INET6, dq->ip6, entry, sizeof entry);
                 ans_add_txt(ans, v->ttl, v->txt, entry);
+            }
         }
         return DS_FOUND;
     }

@@ -159,11 +159,6 @@ uint32_t ip4_level_key(const struct ip4_level *l, size_t i)
     return (uint32_t)lo << 16 | l->lo16[i];
 }
 
-uint32_t ip4_level_val(const struct ip4_level *l, size_t i)
-{
-    return l->words ? (uint32_t)l->words[i] : l->vals[i];
-}
-
 /* First position in l whose key is >= key. */
 static size_t lower_bound4(const struct ip4_level *l, uint32_t key)
 {

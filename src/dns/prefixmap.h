@@ -55,7 +55,11 @@ size_t ip4map_lookup(const struct ip4map *m, uint32_t addr, const struct ip4_lev
 
 /// Key and value word of entry i of a level (any representation).
 uint32_t ip4_level_key(const struct ip4_level *l, size_t i);
-uint32_t ip4_level_val(const struct ip4_level *l, size_t i);
+
+static inline uint32_t ip4_level_val(const struct ip4_level *l, size_t i)
+{
+    return l->words ? (uint32_t)l->words[i] : l->vals[i];
+}
 
 /// Is some address of the prefix lo/qlen listed (an empty non-terminal test)?
 /// Entries inside the prefix count unless excluded at their own key; for the
