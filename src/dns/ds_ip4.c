@@ -253,33 +253,35 @@ static void ip4_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
     const struct ip4_priv *p = ds->priv;
     for (int li = p->map.nlens - 1; li >= 0; li--) {
         int len = p->map.lens[li];
+        /* a prefix between octet boundaries (ip4trie's /20) is written as the
+         * names of the octet-aligned blocks it covers (16 "*.c.b.a" for a /20) */
+        int octets = (len + 7) / 8;
+        uint32_t blocks = 1u << (8 * octets - len);
         const struct ip4_level *l = &p->map.level[len];
         for (size_t i = 0; i < l->n; i++) {
-            uint32_t a = ip4_level_key(l, i);
             uint32_t vw = ip4_level_val(l, i);
-            char name[64];
-            int octets = len / 8, n = 0;
-            if (len % 8 != 0 || len == 0) {
-                /* not on an octet boundary: list the covering octet names */
-                octets = len / 8;
+            for (uint32_t b = 0; b < blocks; b++) {
+                uint32_t a = ip4_level_key(l, i) + (octets ? b << (32 - 8 * octets) : 0);
+                char name[64];
+                int n = 0;
+                if (octets < 4)
+                    n += snprintf(name + n, sizeof name - (size_t)n, "*.");
+                for (int o = octets - 1; o >= 0; o--)
+                    n += snprintf(name + n, sizeof name - (size_t)n, "%u%s", (a >> (24 - 8 * o)) & 255,
+                                  o ? "." : "");
+                if (octets == 0)
+                    name[n - 1] = '\0';
+                if (vw & PM_EXCL) {
+                    fprintf(out, "%s\t%u\tIN\tCNAME\texcluded\n", name, p->ttl);
+                    continue;
+                }
+                const struct ds_value *v = &p->vals.v[vw];
+                fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, v->ttl, v->a >> 24,
+                        (v->a >> 16) & 255, (v->a >> 8) & 255, v->a & 255);
+                char entry[16];
+                fmt_ip4(a, entry);
+                ds_dump_txt(out, name, v->ttl, v->txt, entry);
             }
-            if (octets < 4)
-                n += snprintf(name + n, sizeof name - (size_t)n, "*.");
-            for (int o = octets - 1; o >= 0; o--)
-                n += snprintf(name + n, sizeof name - (size_t)n, "%u%s", (a >> (24 - 8 * o)) & 255,
-                              o ? "." : "");
-            if (octets == 0)
-                name[n - 1] = '\0';
-            if (vw & PM_EXCL) {
-                fprintf(out, "%s\t%u\tIN\tCNAME\texcluded\n", name, p->ttl);
-                continue;
-            }
-            const struct ds_value *v = &p->vals.v[vw];
-            fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, v->ttl, v->a >> 24, (v->a >> 16) & 255,
-                    (v->a >> 8) & 255, v->a & 255);
-            char entry[16];
-            fmt_ip4(a, entry);
-            ds_dump_txt(out, name, v->ttl, v->txt, entry);
         }
     }
 }

@@ -124,10 +124,9 @@ void dns_write_opt(struct wbuf *w, int rcode)
         wbuf_put_u16_at(w, 10, (uint16_t)((w->data[10] << 8 | w->data[11]) + 1));
 }
 
-size_t dns_write_error(uint8_t *out, size_t cap, const uint8_t *pkt, size_t pktlen,
-                       const struct dns_query *q, int rcode)
+size_t dns_write_error(uint8_t *out, size_t cap, const uint8_t *pkt, const struct dns_query *q,
+                       int rcode)
 {
-    (void)pktlen;
     struct wbuf w = wbuf_make(out, cap);
     dns_write_header(&w, pkt, q, 0, rcode);
     if (q->edns || rcode == DNS_R_BADVERS)

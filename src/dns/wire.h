@@ -76,8 +76,8 @@ void dns_write_header(struct wbuf *w, const uint8_t *pkt, const struct dns_query
 
 /// Write an error answer (no records, echoes the question if it parsed, OPT if the
 /// query had one). Returns the answer length, 0 if none should be sent.
-size_t dns_write_error(uint8_t *out, size_t cap, const uint8_t *pkt, size_t pktlen,
-                       const struct dns_query *q, int rcode);
+size_t dns_write_error(uint8_t *out, size_t cap, const uint8_t *pkt, const struct dns_query *q,
+                       int rcode);
 
 /// Append an OPT record advertising our payload size (and extended rcode bits).
 void dns_write_opt(struct wbuf *w, int rcode);

@@ -450,7 +450,7 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
     }
     if (pr != DNS_PARSE_OK) {
         st->rcode[pr & 0xf]++;
-        size_t n = dns_write_error(out, outcap, pkt, len, &q, pr);
+        size_t n = dns_write_error(out, outcap, pkt, &q, pr);
         st->bytes_out += n;
         return n;
     }

@@ -359,6 +359,13 @@ def test_usage_and_dump(datadir):
     assert re.search(r"^1\.2\.0\.192\t2100\tIN\tCNAME\texcluded$", p.stdout, re.M), p.stdout
     assert ('2.0.0.127\t2100\tIN\tTXT\t"Listed by the Rampart sample list, see '
             'http://dnsbl.example/lookup?ip=127.0.0.2"') in p.stdout
+    # a trie prefix between octet boundaries is dumped as the blocks it covers
+    trie = datadir / "trie"
+    trie.write_text("10.16.0.0/14 :3:t\n")
+    p = subprocess.run([BIN, "-d", f"t.example:ip4trie:{trie}"], capture_output=True, text=True,
+                       timeout=10)
+    names = re.findall(r"^(\S+)\t\d+\tIN\tA\t127\.0\.0\.3$", p.stdout, re.M)
+    assert names == ["*.16.10", "*.17.10", "*.18.10", "*.19.10"], p.stdout
     p = subprocess.run([BIN, "-n", "-b", "127.0.0.1/0", "bad-spec"], capture_output=True,
                        text=True, timeout=10)
     assert p.returncode != 0 and "bad-zone-spec" in p.stderr
