@@ -155,8 +155,8 @@ static size_t ip6_count(const struct dataset *ds)
     return ip6map_count(&p->map);
 }
 
-/* -d: each prefix as a nibble-reversed name; prefixes not on a nibble
- * boundary are written at the nibble above them (documented in the man page). */
+/* -d: each prefix as a nibble-reversed wildcard name; a prefix between nibble
+ * boundaries is written as the nibble-aligned blocks it covers. */
 static void ip6_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
 {
     (void)base;
@@ -164,30 +164,34 @@ static void ip6_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
     for (int li = p->map.nlens - 1; li >= 0; li--) {
         int len = p->map.lens[li];
         const struct ip6_level *l = &p->map.level[len];
-        int nib = len / 4;
+        int nib = (len + 3) / 4;
+        unsigned blocks = 1u << (4 * nib - len);
         for (size_t i = 0; i < l->n; i++) {
-            char name[80];
-            size_t n = 0;
-            if (nib < 32)
-                n += (size_t)snprintf(name + n, sizeof name - n, "*.");
-            for (int k = nib - 1; k >= 0; k--) {
-                unsigned v = (unsigned)(l->e[i].key >> (124 - 4 * k)) & 15;
-                n += (size_t)snprintf(name + n, sizeof name - n, "%x.", v);
+            for (unsigned b = 0; b < blocks; b++) {
+                u128 key = l->e[i].key + (nib ? (u128)b << (128 - 4 * nib) : 0);
+                char name[80];
+                size_t n = 0;
+                if (nib < 32)
+                    n += (size_t)snprintf(name + n, sizeof name - n, "*.");
+                for (int k = nib - 1; k >= 0; k--) {
+                    unsigned v = (unsigned)(key >> (124 - 4 * k)) & 15;
+                    n += (size_t)snprintf(name + n, sizeof name - n, "%x.", v);
+                }
+                name[n ? n - 1 : 0] = '\0';
+                if (l->e[i].val & PM_EXCL) {
+                    fprintf(out, "%s\t%u\tIN\tCNAME\texcluded\n", name, p->ttl);
+                    continue;
+                }
+                const struct ds_value *v = &p->vals.v[l->e[i].val];
+                fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, v->ttl, v->a >> 24,
+                        (v->a >> 16) & 255, (v->a >> 8) & 255, v->a & 255);
+                uint8_t bytes[16];
+                for (int k = 0; k < 16; k++)
+                    bytes[k] = (uint8_t)(key >> (120 - 8 * k));
+                char entry[INET6_ADDRSTRLEN];
+                inet_ntop(AF_INET6, bytes, entry, sizeof entry);
+                ds_dump_txt(out, name, v->ttl, v->txt, entry);
             }
-            name[n ? n - 1 : 0] = '\0';
-            if (l->e[i].val & PM_EXCL) {
-                fprintf(out, "%s\t%u\tIN\tCNAME\texcluded\n", name, p->ttl);
-                continue;
-            }
-            const struct ds_value *v = &p->vals.v[l->e[i].val];
-            fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, v->ttl, v->a >> 24, (v->a >> 16) & 255,
-                    (v->a >> 8) & 255, v->a & 255);
-            uint8_t bytes[16];
-            for (int k = 0; k < 16; k++)
-                bytes[k] = (uint8_t)(l->e[i].key >> (120 - 8 * k));
-            char entry[INET6_ADDRSTRLEN];
-            inet_ntop(AF_INET6, bytes, entry, sizeof entry);
-            ds_dump_txt(out, name, v->ttl, v->txt, entry);
         }
     }
 }

@@ -366,6 +366,12 @@ def test_usage_and_dump(datadir):
                        timeout=10)
     names = re.findall(r"^(\S+)\t\d+\tIN\tA\t127\.0\.0\.3$", p.stdout, re.M)
     assert names == ["*.16.10", "*.17.10", "*.18.10", "*.19.10"], p.stdout
+    trie6 = datadir / "trie6"
+    trie6.write_text("2001:db8::/31 :3:t\n")
+    p = subprocess.run([BIN, "-d", f"t6.example:ip6trie:{trie6}"], capture_output=True,
+                       text=True, timeout=10)
+    names = re.findall(r"^(\S+)\t\d+\tIN\tA\t127\.0\.0\.3$", p.stdout, re.M)
+    assert names == ["*.8.b.d.0.1.0.0.2", "*.9.b.d.0.1.0.0.2"], p.stdout
     p = subprocess.run([BIN, "-n", "-b", "127.0.0.1/0", "bad-spec"], capture_output=True,
                        text=True, timeout=10)
     assert p.returncode != 0 and "bad-zone-spec" in p.stderr
