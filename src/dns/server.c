@@ -556,11 +556,6 @@ void dns_server_reset_stats(struct dns_server *s)
         memset(&s->threads[i].stats, 0, sizeof s->threads[i].stats);
 }
 
-void dns_server_set_querylog(struct dns_server *s, int fd)
-{
-    s->querylog_fd = fd;
-}
-
 void dns_server_stop(struct dns_server *s)
 {
     atomic_store(&s->stop, true);

@@ -64,9 +64,6 @@ uint64_t dns_server_thread_queries(const struct dns_server *s, int i);
 /// approximate while being reset.
 void dns_server_reset_stats(struct dns_server *s);
 
-/// Flush the query log buffers (SIGHUP reopen and shutdown).
-void dns_server_set_querylog(struct dns_server *s, int fd);
-
 /// Stop and join all threads.
 void dns_server_stop(struct dns_server *s);
 
