@@ -83,6 +83,14 @@ struct dns_stats {
     uint64_t queries, answers, dropped, bytes_in, bytes_out;
     uint64_t rcode[16];
     uint64_t truncated, tcp_queries;
+    /* response rate limiting (UDP only): answers withheld, and of those the
+     * ones sent as a truncated "slip" (TC=1) instead of dropped */
+    uint64_t rrl_dropped, rrl_slipped;
+    uint64_t cookie_valid, cookie_new;  /* RFC 7873: verified clients, cookies issued */
+    /* TCP: connections accepted, refused at a cap (overall or per prefix),
+     * closed for idleness / lifetime / a slow query, open right now (gauge) */
+    uint64_t tcp_accepted, tcp_refused, tcp_timeouts, tcp_open;
+    uint64_t qlog_dropped;              /* query-log lines dropped under overload */
     struct dns_zone_stats zone[DNS_STATS_MAX_ZONES];
 };
 
