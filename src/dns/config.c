@@ -6,6 +6,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "common/log.h"
 #include "common/util.h"
@@ -180,29 +181,47 @@ static struct dns_config *config_replace(const struct dns_config *cfg, struct da
     return n;
 }
 
+/* A load that failed: the served dataset stays, and remembers why (copied from
+ * the attempt's err, which every failure of dataset_load() sets). */
+static void note_failure(struct dns_config *cfg, struct dataset *old, const struct dataset *neu)
+{
+    snprintf(old->load_error, sizeof old->load_error, "%s",
+             neu && neu->err[0] ? neu->err : "out of memory");
+    old->last_result = DS_FAILED;
+    cfg->load_failures++;
+}
+
 int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool force)
 {
     int failures = 0, reloaded = 0;
+    for (int i = 0; i < (*cfgp)->nall; i++)
+        (*cfgp)->all[i]->last_result = DS_UNCHANGED;
     for (int i = 0; i < (*cfgp)->nall; i++) {
         struct dataset *old = (*cfgp)->all[i];
         if (!force && !dataset_changed(old))
             continue;
+        (*cfgp)->loads++;
         uint64_t t0 = util_now_ns();
         const char *colon = strchr(old->spec, ':');
         struct dataset *neu = dataset_new(old->type, colon + 1, &old->opt);
         if (!neu || dataset_load(neu) < 0) {
             log_error("event=reload-failed dataset=%s keep=%s", old->spec,
                       old->priv ? "previous-data" : "nothing");
+            note_failure(*cfgp, old, neu);
             dataset_free(neu);
             dataset_note_stamps(old);
             failures++;
             continue;
         }
+        neu->load_ns = util_now_ns() - t0;
+        neu->loaded_at = time(NULL);
+        neu->entries = neu->type->count ? neu->type->count(neu) : 0;
+        neu->last_result = DS_RELOADED;
         log_info("event=loaded dataset=%s entries=%zu errors=%lu seconds=%.3f", neu->label,
-                 neu->type->count ? neu->type->count(neu) : 0, neu->nerrors,
-                 (double)(util_now_ns() - t0) / 1e9);
+                 neu->entries, neu->nerrors, (double)neu->load_ns / 1e9);
         struct dns_config *n = config_replace(*cfgp, old, neu);
         if (!n) {
+            note_failure(*cfgp, old, NULL);
             dataset_free(neu);
             failures++;
             continue;

@@ -791,8 +791,9 @@ static int load_file(struct dataset *ds, const char *path)
     else
         gz = gzopen(path, "r");
     if (!gz && !fp) {
-        log_error("event=load-failed dataset=%s file=%s error=\"%s\"", ds->label, path,
-                  strerror(errno ? errno : ENOMEM));
+        const char *why = strerror(errno ? errno : ENOMEM);
+        ds_error(ds, "%s: %s", path, why);
+        log_error("event=load-failed dataset=%s file=%s error=\"%s\"", ds->label, path, why);
         return -1;
     }
     if (gz)
@@ -802,6 +803,7 @@ static int load_file(struct dataset *ds, const char *path)
     enum { CHUNK = 1 << 20 };
     char *buf = malloc(CHUNK + DS_MAX_LINE + 1);
     if (!buf) {
+        ds_error(ds, "%s: out of memory", path);
         if (gz)
             gzclose(gz);
         if (fp)
@@ -819,8 +821,9 @@ static int load_file(struct dataset *ds, const char *path)
             got = (int)fread(buf + have, 1, CHUNK, fp);
         if (got < 0 || (fp && ferror(fp))) {
             int e;
-            log_error("event=load-failed dataset=%s file=%s error=\"%s\"", ds->label, path,
-                      gz ? gzerror(gz, &e) : strerror(errno));
+            const char *why = gz ? gzerror(gz, &e) : strerror(errno);
+            log_error("event=load-failed dataset=%s file=%s error=\"%s\"", ds->label, path, why);
+            ds_error(ds, "%s: %s", path, why);
             rc = -1;
             break;
         }
@@ -875,7 +878,7 @@ int dataset_load(struct dataset *ds)
     dataset_reset(ds);
     ds->priv = calloc(1, ds->type->size ? ds->type->size : 1);
     if (!ds->priv)
-        return -1;
+        return ds_error(ds, "out of memory");
     ds->ttl = ds->opt.ttl.def;
     ds->defval = (struct ds_value){.a = 0x7f000002, .txt = NULL};
     ds->maxrange4 = 0;
@@ -884,8 +887,10 @@ int dataset_load(struct dataset *ds)
     for (int i = 0; i < ds->nfiles; i++) {
         struct stat st;
         if (stat(ds->files[i], &st) < 0) {
+            const char *why = strerror(errno);
+            ds_error(ds, "%s: %s", ds->files[i], why);
             log_error("event=load-failed dataset=%s file=%s error=\"%s\"", ds->label, ds->files[i],
-                      strerror(errno));
+                      why);
             return -1;
         }
         ds->mtimes[i] = st.st_mtime;

@@ -97,6 +97,9 @@ struct ds_options {
 
 struct arena;
 
+/// What the latest reload pass did with a dataset.
+enum ds_reload_result { DS_UNCHANGED = 0, DS_RELOADED, DS_FAILED };
+
 struct dataset {
     const struct ds_type *type;
     char *spec;               /* "type:file,file" as given: identifies a shared dataset */
@@ -127,6 +130,14 @@ struct dataset {
     char err[200];
     struct dataset *parent;   /* combined: the container of this nested dataset */
 
+    /* Load bookkeeping for reports (report.h), kept by dns_config_reload() on
+     * the main thread; never read on the answer path. */
+    time_t loaded_at;         /* wall clock when the served data finished loading; 0: never */
+    uint64_t load_ns;         /* how long that load took */
+    size_t entries;           /* entries in the served data (type->count) */
+    enum ds_reload_result last_result; /* in the latest reload pass */
+    char load_error[200];     /* why the latest load attempt failed; "" if it did not */
+
     void *priv;               /* the type's own struct */
 };
 
@@ -140,7 +151,8 @@ const struct ds_type *ds_type_find(const char *name);
 struct dataset *dataset_new(const struct ds_type *type, const char *files, const struct ds_options *opt);
 
 /// Read all files into the dataset. Returns 0, or -1 if a file is missing or
-/// unreadable (the caller then keeps serving the previous version).
+/// unreadable (the caller then keeps serving the previous version); the reason
+/// is then in ds->err.
 int dataset_load(struct dataset *ds);
 
 /// Have any of the files changed since the last load (mtime or presence)?

@@ -776,3 +776,9 @@ void dns_config_dump(const struct dns_config *cfg, FILE *out)
                 z->ds[k]->type->dump(z->ds[k], z->name, out);
     }
 }
+
+const struct ds_soa *dns_zone_soa(const struct zone *z)
+{
+    const struct dataset *from;
+    return zone_soa(z, &from);
+}

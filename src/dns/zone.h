@@ -70,6 +70,10 @@ struct dns_config {
     bool lazy;                        /* -a: no NS in the authority section */
     enum version_mode version;
     uint16_t max_udp;                 /* largest UDP answer we send (EDNS) */
+    /* Reload bookkeeping for reports (report.h): dataset loads attempted and
+     * the ones that failed, since start. Kept by dns_config_reload() on the
+     * main thread, carried over to every new config; not used to answer. */
+    uint64_t loads, load_failures;
 };
 
 /// Per-worker counters; summed on read. Zone counters are indexed by zone->index.
@@ -113,6 +117,9 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
                         size_t outcap, bool tcp, const struct sockaddr_storage *peer,
                         struct dns_stats *st);
 
+/// The SOA a zone answers with (its first dataset with $SOA), or NULL.
+const struct ds_soa *dns_zone_soa(const struct zone *z);
+
 /// Build a config from zone specs "zone:type:file[,file...]" (zone empty: the
 /// global acl). Datasets named twice are shared. Nothing is loaded yet: call
 /// dns_config_reload(NULL, &cfg, true). Returns NULL (logged) on a bad spec.
@@ -123,7 +130,9 @@ struct dns_server;
 /// Reload every dataset whose files changed (all when force), one at a time:
 /// load beside the served one, publish a new config through srv (or just
 /// replace *cfgp when srv is NULL), free the old dataset. A dataset that fails
-/// to load keeps its previous data. Returns 0, or -1 if any failed.
+/// to load keeps its previous data. Returns 0, or -1 if any failed. Each
+/// dataset's last_result, load_error, loaded_at, load_ns and entries, and the
+/// config's loads/load_failures, say what happened (for reports).
 int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool force);
 
 /// Compute what a config derives from its loaded datasets (glue records).
