@@ -11,7 +11,8 @@
  * before reading any data; refuses to keep running as root.
  *
  * Threads: main (signals, reload checks, statistics), one UDP worker per core,
- * one TCP thread. Data is reloaded beside the served copy and swapped in
+ * one TCP thread, and with --metrics or --control one thread serving the
+ * operator (Prometheus text over HTTP, JSON on a Unix socket: control.h). Data is reloaded beside the served copy and swapped in
  * atomically, one dataset at a time, so answering never stops.
  *
  * Logs: key=value lines to stderr, or syslog once daemonized.
@@ -36,12 +37,14 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "control.h"
 #include "dataset.h"
 #include "server.h"
 #include "zone.h"
 
 struct options {
     const char *user, *rootdir, *workdir, *pidfile, *logfile, *statsfile;
+    const char *metrics, *control;    /* --metrics ADDR:PORT, --control PATH (control.h) */
     struct ttl_policy ttl;
     uint32_t check;
     bool quiet, foreground, dump, lazy;
@@ -88,6 +91,8 @@ static void usage(FILE *out)
             " --threads N - UDP worker threads (default: one per CPU)\n"
             " --tcp-idle-timeout SECS - close idle TCP connections after SECS (10)\n"
             " --tcp-max-connections N - at most N TCP connections at once (1000)\n"
+            " --metrics ADDR:PORT - serve Prometheus metrics at http://ADDR:PORT/metrics\n"
+            " --control PATH - answer stats, zones, reload, version on this Unix socket\n"
             "rampart-dnsbl version %s\n",
             RAMPART_VERSION, RAMPART_VERSION);
 }
@@ -245,16 +250,35 @@ static void log_stats(const struct dns_server *srv)
              (unsigned long long)s.bytes_out, per);
 }
 
+/* SIGHUP, and `reload` on the control socket: reopen the query log, reload
+ * the datasets whose files changed. Returns dns_config_reload()'s result. */
+static int reload_on_hup(const struct options *o, struct dns_server *srv, struct dns_config **cfg,
+                         bool *qlog_unbuf)
+{
+    if (o->logfile && strcmp(o->logfile, "-") != 0 && strcmp(o->logfile, "+-") != 0) {
+        int fd = open_log(o->logfile, qlog_unbuf);
+        if (fd >= 0) {
+            int oldfd = srv->querylog_fd;
+            dup2(fd, oldfd);
+            close(fd);
+        }
+    }
+    return dns_config_reload(srv, cfg, false);
+}
+
 int main(int argc, char **argv)
 {
     struct options o = {.ttl = {2100, 0, 0}, .check = 60, .family = AF_UNSPEC, .threads = 0};
     struct dns_server srv = {.tcp_idle_ms = 10000, .tcp_max_conns = 1000, .querylog_fd = -1};
     log_init("rampart-dnsbl", LOG_LVL_INFO);
+    enum { OPT_METRICS = 0x100, OPT_CONTROL };
     static const struct option longopts[] = {
         {"threads", required_argument, NULL, 'T'},
         {"tcp-idle-timeout", required_argument, NULL, 'I'},
         {"tcp-max-connections", required_argument, NULL, 'M'},
         {"help", no_argument, NULL, 'h'},
+        {"metrics", required_argument, NULL, OPT_METRICS},
+        {"control", required_argument, NULL, OPT_CONTROL},
         {NULL, 0, NULL, 0},
     };
     const char **binds = NULL;
@@ -324,6 +348,8 @@ int main(int argc, char **argv)
                 srv.tcp_max_conns = (int)v;
             break;
         }
+        case OPT_METRICS: o.metrics = optarg; break;
+        case OPT_CONTROL: o.control = optarg; break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -378,6 +404,11 @@ int main(int argc, char **argv)
         if (o.foreground)
             write_pid(pidfd);
     }
+    /* The metrics port and the control socket too, while still root and
+     * before the socket's directory is out of reach (control.h). */
+    struct dns_control *ctl = NULL;
+    if ((o.metrics || o.control) && !(ctl = dns_control_open(o.metrics, o.control)))
+        return 1;
     if (o.rootdir && (chroot(o.rootdir) < 0 || chdir("/") < 0)) {
         log_error("event=chroot-failed dir=%s error=\"%s\"", o.rootdir, strerror(errno));
         return 1;
@@ -437,6 +468,9 @@ int main(int argc, char **argv)
         return 1;
     if (o.quiet)
         dns_config_reload(&srv, &cfg, true);
+    dns_control_update(ctl, cfg);
+    if (dns_control_start(ctl, &srv) < 0)
+        return 1;
     log_info("event=started version=%s zones=%d datasets=%d threads=%d load_seconds=%.3f",
              RAMPART_VERSION, cfg->nzones, cfg->nall, srv.nworkers, (double)(util_now_ns() - t0) / 1e9);
 
@@ -447,24 +481,17 @@ int main(int argc, char **argv)
     uint64_t next_check = util_now_ns() + (uint64_t)o.check * 1000000000ull;
     bool running = true;
     while (running) {
-        struct pollfd pfd = {.fd = sfd, .events = POLLIN};
+        struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
+                                {.fd = dns_control_reload_fd(ctl), .events = POLLIN}};
         int timeout = o.check ? 1000 : -1;
-        int r = poll(&pfd, 1, timeout);
-        if (r > 0) {
+        int r = poll(pfd, 2, timeout);
+        if (r > 0 && (pfd[1].revents & POLLIN) && dns_control_reload_wanted(ctl))
+            dns_control_reload_done(ctl, cfg, reload_on_hup(&o, &srv, &cfg, &qlog_unbuf));
+        if (r > 0 && (pfd[0].revents & POLLIN)) {
             struct signalfd_siginfo si;
             if (read(sfd, &si, sizeof si) == sizeof si) {
                 switch (si.ssi_signo) {
-                case SIGHUP:
-                    if (o.logfile && strcmp(o.logfile, "-") != 0 && strcmp(o.logfile, "+-") != 0) {
-                        int fd = open_log(o.logfile, &qlog_unbuf);
-                        if (fd >= 0) {
-                            int oldfd = srv.querylog_fd;
-                            dup2(fd, oldfd);
-                            close(fd);
-                        }
-                    }
-                    dns_config_reload(&srv, &cfg, false);
-                    break;
+                case SIGHUP: reload_on_hup(&o, &srv, &cfg, &qlog_unbuf); break;
                 case SIGUSR1: log_stats(&srv); break;
                 case SIGUSR2:
                     log_stats(&srv);
@@ -483,7 +510,9 @@ int main(int argc, char **argv)
             if (o.statsfile)
                 write_stats_line(&srv, cfg, o.statsfile, &prev, false);
         }
+        dns_control_update(ctl, cfg);
     }
+    dns_control_close(ctl);
     log_stats(&srv);
     if (o.statsfile)
         write_stats_line(&srv, cfg, o.statsfile, &prev, true);
