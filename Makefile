@@ -11,7 +11,8 @@ FUZZ_SECONDS ?= 60
 
 # Debian packages the build and the test suite need (bench adds its peers).
 DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev \
-              python3-pytest python3-dnspython dnsutils rbldnsd clang libclang-rt-14-dev
+              python3-pytest python3-dnspython python3-prometheus-client dnsutils rbldnsd \
+              clang libclang-rt-14-dev
 BENCH_DEPS := nsd knot dnsperf util-linux procps
 
 .PHONY: all build deps bench-deps run test test-unit test-integration test-asan \
