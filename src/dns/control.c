@@ -357,10 +357,13 @@ static void remove_socket_file(struct dns_control *c)
     if (fstatat(c->dir_fd, c->base, &st, AT_SYMLINK_NOFOLLOW) < 0 || st.st_dev != c->sock_dev ||
         st.st_ino != c->sock_ino)
         return; /* gone, or another server's by now */
+    /* Privileges are dropped by now: without write access to the directory
+     * the file stays, which is expected (the next start replaces it). */
     if (unlinkat(c->dir_fd, c->base, 0) < 0)
-        log_warn("event=control-socket-left path=%s error=\"%s\" hint=\"the -u user needs write "
-                 "access to the socket's directory; the next start replaces the file\"",
-                 c->path, strerror(errno));
+        log_msg(errno == EACCES || errno == EPERM ? LOG_LVL_INFO : LOG_LVL_WARN,
+                "event=control-socket-kept path=%s error=\"%s\" hint=\"the -u user cannot remove "
+                "files in the socket's directory; the next start replaces it\"",
+                c->path, strerror(errno));
 }
 
 void dns_control_close(struct dns_control *c)
