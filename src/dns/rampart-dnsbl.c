@@ -263,6 +263,14 @@ static void log_stats(const struct dns_server *srv)
              (unsigned long long)s.rcode[1], (unsigned long long)s.truncated,
              (unsigned long long)s.tcp_queries, (unsigned long long)s.bytes_in,
              (unsigned long long)s.bytes_out, per);
+    log_info("event=defense-stats rrl_dropped=%llu rrl_slipped=%llu cookie_valid=%llu "
+             "cookie_new=%llu tcp_accepted=%llu tcp_refused=%llu tcp_timeouts=%llu tcp_open=%llu "
+             "qlog_dropped=%llu",
+             (unsigned long long)s.rrl_dropped, (unsigned long long)s.rrl_slipped,
+             (unsigned long long)s.cookie_valid, (unsigned long long)s.cookie_new,
+             (unsigned long long)s.tcp_accepted, (unsigned long long)s.tcp_refused,
+             (unsigned long long)s.tcp_timeouts, (unsigned long long)s.tcp_open,
+             (unsigned long long)s.qlog_dropped);
 }
 
 enum {

@@ -419,65 +419,72 @@ static bool conn_backlogged(const struct dns_server *s, const struct tcp_conn *c
     return c->unread >= (unsigned)s->tcp_pipeline || c->out_len - c->out_off > TCP_OUT_MAX;
 }
 
-/* Read what is there and answer every whole query, up to the pipelining cap.
- * Returns -1 when the connection must be closed. */
+/* Answer the whole queries in the input buffer, up to the pipelining cap. */
+static int conn_answer(struct dns_thread *t, struct tcp_state *ts, struct tcp_conn *c, uint8_t *ans,
+                       uint64_t now)
+{
+    size_t off = 0;
+    while (c->in_len - off >= 2 && !conn_backlogged(t->srv, c)) {
+        size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1];
+        if (c->in_len - off - 2 < mlen)
+            break;
+        struct dns_config *cfg = enter(t);
+        t->stats.tcp_queries++;
+        size_t n = dns_answer_query(cfg, c->in + off + 2, mlen, ans + 2, 65535, true, &c->peer,
+                                    &t->stats, NULL);
+        leave(t);
+        if (n) {
+            ans[0] = (uint8_t)(n >> 8);
+            ans[1] = (uint8_t)n;
+            if (t->qlog)
+                qlog_add(t, &c->peer, ans + 2, n, c->in + off + 2, mlen);
+            if (conn_queue(c, ans, n + 2) < 0)
+                return -1;
+        }
+        off += 2 + mlen;
+        c->last_ns = now;
+        c->partial_ns = 0;
+    }
+    if (off) {
+        memmove(c->in, c->in + off, c->in_len - off);
+        c->in_len -= off;
+        lru_unlink(ts, c);
+        lru_append(ts, c);
+    }
+    if (c->in_len && !c->partial_ns)
+        c->partial_ns = now;
+    /* a query longer than the small buffer: grow to the largest message */
+    if (c->in_len >= 2 && c->in == c->in_small &&
+        ((size_t)c->in[0] << 8 | c->in[1]) + 2 > c->in_cap) {
+        uint8_t *big = malloc(2 + 65535);
+        if (!big)
+            return -1;
+        memcpy(big, c->in, c->in_len);
+        c->in = big;
+        c->in_cap = 2 + 65535;
+    }
+    return 0;
+}
+
+/* Answer what is buffered, then read more while the client keeps up with its
+ * answers. Returns -1 when the connection must be closed. */
 static int conn_read(struct dns_thread *t, struct tcp_state *ts, struct tcp_conn *c, uint8_t *ans)
 {
-    struct dns_server *s = t->srv;
-    while (!conn_backlogged(s, c)) {
-        if (c->in_len == c->in_cap)
-            return -1; /* cannot happen: the buffer always fits the message announced */
+    for (;;) {
+        uint64_t now = util_now_ns();
+        if (conn_answer(t, ts, c, ans, now) < 0 || conn_flush(c) < 0)
+            return -1;
+        if (conn_backlogged(t->srv, c))
+            return 0;
+        if (c->in_len >= 2 && c->in_len - 2 >= ((size_t)c->in[0] << 8 | c->in[1]))
+            continue; /* whole queries the pipelining cap held back: answer them first */
         ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
         if (r == 0)
             return -1;
         if (r < 0)
             return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
         c->in_len += (size_t)r;
-        uint64_t now = util_now_ns();
-        size_t off = 0;
-        while (c->in_len - off >= 2 && !conn_backlogged(s, c)) {
-            size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1];
-            if (c->in_len - off - 2 < mlen)
-                break;
-            struct dns_config *cfg = enter(t);
-            t->stats.tcp_queries++;
-            size_t n = dns_answer_query(cfg, c->in + off + 2, mlen, ans + 2, 65535, true, &c->peer,
-                                        &t->stats, NULL);
-            leave(t);
-            if (n) {
-                ans[0] = (uint8_t)(n >> 8);
-                ans[1] = (uint8_t)n;
-                if (t->qlog)
-                    qlog_add(t, &c->peer, ans + 2, n, c->in + off + 2, mlen);
-                if (conn_queue(c, ans, n + 2) < 0)
-                    return -1;
-            }
-            off += 2 + mlen;
-            c->last_ns = now;
-            c->partial_ns = 0;
-        }
-        memmove(c->in, c->in + off, c->in_len - off);
-        c->in_len -= off;
-        if (off) {
-            lru_unlink(ts, c);
-            lru_append(ts, c);
-        }
-        if (c->in_len && !c->partial_ns)
-            c->partial_ns = now;
-        /* a query longer than the small buffer: grow to the largest message */
-        if (c->in_len >= 2 && c->in == c->in_small &&
-            ((size_t)c->in[0] << 8 | c->in[1]) + 2 > c->in_cap) {
-            uint8_t *big = malloc(2 + 65535);
-            if (!big)
-                return -1;
-            memcpy(big, c->in, c->in_len);
-            c->in = big;
-            c->in_cap = 2 + 65535;
-        }
-        if (conn_flush(c) < 0)
-            return -1;
     }
-    return 0;
 }
 
 /* Watch for input unless the client is backlogged, for output while some is queued. */
@@ -519,8 +526,8 @@ static void tcp_accept(struct dns_thread *t, struct tcp_state *ts, int lfd)
                 t->stats.tcp_refused++;
                 continue;
             }
-            conn_close(ts, old);
             t->stats.tcp_timeouts++;
+            conn_close(ts, old);
         }
         struct tcp_conn *c = malloc(sizeof *c);
         if (!c) {
@@ -562,8 +569,8 @@ static void tcp_sweep(struct dns_thread *t, struct tcp_state *ts, uint64_t now)
         bool busy = c->out_len > c->out_off;
         if ((!busy && !c->partial_ns && now - c->last_ns > idle) ||
             (c->partial_ns && now - c->partial_ns > slow) || now - c->opened_ns > life) {
+            t->stats.tcp_timeouts++; /* counted first: the client may ask right after */
             conn_close(ts, c);
-            t->stats.tcp_timeouts++;
         }
     }
 }
@@ -601,7 +608,8 @@ static void *tcp_main(void *arg)
             int bad = 0;
             if (evs[e].events & EPOLLOUT)
                 bad = conn_flush(c) < 0;
-            if (!bad && (evs[e].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
+            /* after a flush too: queries held back by the pipelining cap */
+            if (!bad && (evs[e].events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLHUP)))
                 bad = conn_read(t, &ts, c, ans) < 0;
             if (!bad && (evs[e].events & EPOLLERR))
                 bad = 1;
