@@ -291,7 +291,8 @@ static void *udp_main(void *arg)
  * is closed when idle (no query for tcp_idle_ms), when a query it started
  * does not arrive whole within tcp_query_ms (slowloris), and at tcp_lifetime_ms
  * whatever it does. Pipelining is capped: a client that has tcp_pipeline
- * answers unread is not read from until it reads them. A connection holds a
+ * answers (or 64 KiB of them) unread is not read from until it reads them,
+ * so a connection holds at most 64 KiB plus one answer of output. A connection holds a
  * 1 KiB input buffer, grown to 64 KiB only for a query that needs it.
  */
 
@@ -311,7 +312,7 @@ struct tcp_conn {
     uint8_t in_small[1024];
 };
 
-enum { TCP_OUT_MAX = 256 * 1024, TCP_CLIENT_SLOTS = 1 << 16, TCP_ACCEPT_BATCH = 64 };
+enum { TCP_OUT_MAX = 64 * 1024, TCP_CLIENT_SLOTS = 1 << 16, TCP_ACCEPT_BATCH = 64 };
 
 struct tcp_state {
     int ep;
