@@ -713,10 +713,23 @@ def server_table():
     return {
         "floor": Server("floor", 0, lambda ds, port, wd: [floor, "127.0.0.1", str(port)],
                         echo_only=True),
+        # Rate limiting off: dnsperf is one address sending 150k qps, an
+        # attack by any per-client limit, and rbldnsd has no limiter to
+        # compare with. The next row prices the limiter itself.
         "rampart-dnsbl": Server(
             "rampart-dnsbl", 1,
             lambda ds, port, wd: [RAMPART, "-n", "-u", "nobody", "-b", f"127.0.0.1/{port}",
-                                  "-t", TTL, "--threads", "1"] + rbldnsd_zone_args(ds),
+                                  "-t", TTL, "--threads", "1", "--rrl", "off"]
+            + rbldnsd_zone_args(ds),
+            missing_fn=rampart_missing),
+        # The limiter on, with limits no answer reaches: every answer pays for
+        # its bucket updates (three cache lines), none is withheld.
+        "rampart-rrl": Server(
+            "rampart-rrl", 5,
+            lambda ds, port, wd: [RAMPART, "-n", "-u", "nobody", "-b", f"127.0.0.1/{port}",
+                                  "-t", TTL, "--threads", "1", "--rrl-rate", "1000000",
+                                  "--rrl-nxdomain-rate", "1000000", "--rrl-error-rate", "1000000"]
+            + rbldnsd_zone_args(ds),
             missing_fn=rampart_missing),
         "rbldnsd": Server(
             "rbldnsd", 2,

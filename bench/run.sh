@@ -52,7 +52,8 @@
 #   BENCH_RATE           the fixed rate in qps (default 50000)
 #   BENCH_RELOAD_RATE, BENCH_RELOAD_SECONDS   reload test (30000, 15; quick 9)
 #   BENCH_RELOAD=0       skip the reload test
-#   BENCH_SERVERS        subset of: floor rampart-dnsbl rbldnsd nsd knot
+#   BENCH_SERVERS        subset of: floor rampart-dnsbl rbldnsd nsd knot, and
+#                        rampart-rrl (rate limiting on, no answer limited: its cost)
 #   BENCH_DATASETS       subset of: ip4-100k ip4-1m ip4-10m mixed
 #   BENCH_START_TIMEOUT  seconds a server may take to load (default 600)
 #   BENCH_MEM_LIMIT_GB   memory a server may use while loading (default 16)

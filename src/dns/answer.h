@@ -20,6 +20,7 @@ struct dns_answer {
     uint16_t ancount;
     uint16_t an_start;        /* offset of the first answer record */
     bool tc;                  /* an answer record did not fit */
+    const uint8_t *cookie;    /* client + server cookie for the OPT record, or NULL */
 };
 
 /// Does the query ask for this type (directly or by ANY)?

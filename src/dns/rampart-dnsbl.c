@@ -20,6 +20,7 @@
 #define _GNU_SOURCE
 #include <errno.h>
 #include <fcntl.h>
+#include <ctype.h>
 #include <getopt.h>
 #include <grp.h>
 #include <pwd.h>
@@ -30,6 +31,7 @@
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/time.h>
+#include <sys/random.h>
 #include <sys/resource.h>
 #include <poll.h>
 #include <time.h>
@@ -89,8 +91,26 @@ static void usage(FILE *out)
             " -C - disable on-the-fly decompression of dataset files\n"
             " -d - dump all zones in BIND format to standard output and exit\n"
             " --threads N - UDP worker threads (default: one per CPU)\n"
-            " --tcp-idle-timeout SECS - close idle TCP connections after SECS (10)\n"
-            " --tcp-max-connections N - at most N TCP connections at once (1000)\n"
+            " --tcp-idle-timeout D - close a TCP connection idle for D (10s)\n"
+            " --tcp-max-connections N - at most N TCP connections at once (4096)\n"
+            " --tcp-max-per-client N - at most N per address, IPv6 /64 (32)\n"
+            " --tcp-lifetime D - close any TCP connection after D (2m)\n"
+            " --tcp-query-timeout D - a started query must arrive within D (2s)\n"
+            " --tcp-pipeline N - stop reading a client with N unread answers (64)\n"
+            " --rrl on|off - response rate limiting over UDP (on)\n"
+            " --rrl-rate N - NOERROR answers per second per address (100)\n"
+            " --rrl-nxdomain-rate N - NXDOMAIN answers per second per address (50)\n"
+            " --rrl-error-rate N - error answers per second per address (10)\n"
+            " --rrl-cookie-rate N - answers per second to a cookie-verified address (2000)\n"
+            " --rrl-prefixes4 LIST - IPv4 prefixes and rate multipliers (32:1,24:4,16:16)\n"
+            " --rrl-prefixes6 LIST - IPv6 prefixes and rate multipliers (128:1,64:1,56:4,48:16)\n"
+            " --rrl-burst SECS - seconds of rate a client may spend at once (2)\n"
+            " --rrl-slip N - send every Nth limited answer truncated, 0 never (2)\n"
+            " --rrl-table-size N - rate-limit buckets, fixed memory of 8 bytes each (131072)\n"
+            " --rrl-exempt ADDR[/LEN] - never rate-limit this network (repeatable)\n"
+            " --cookies on|off - answer DNS cookies, RFC 7873 (on)\n"
+            " --cookie-secret HEX - 32 hex digits, shared by servers of one anycast name\n"
+            "  (default: random at start)\n"
             " --metrics ADDR:PORT - serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             " --control PATH - answer stats, zones, reload, version on this Unix socket\n"
             "rampart-dnsbl version %s\n",
@@ -248,6 +268,150 @@ static void log_stats(const struct dns_server *srv)
              (unsigned long long)s.rcode[1], (unsigned long long)s.truncated,
              (unsigned long long)s.tcp_queries, (unsigned long long)s.bytes_in,
              (unsigned long long)s.bytes_out, per);
+    log_info("event=defense-stats rrl_dropped=%llu rrl_slipped=%llu cookie_valid=%llu "
+             "cookie_new=%llu tcp_accepted=%llu tcp_refused=%llu tcp_timeouts=%llu tcp_open=%llu "
+             "qlog_dropped=%llu",
+             (unsigned long long)s.rrl_dropped, (unsigned long long)s.rrl_slipped,
+             (unsigned long long)s.cookie_valid, (unsigned long long)s.cookie_new,
+             (unsigned long long)s.tcp_accepted, (unsigned long long)s.tcp_refused,
+             (unsigned long long)s.tcp_timeouts, (unsigned long long)s.tcp_open,
+             (unsigned long long)s.qlog_dropped);
+}
+
+enum {
+    OPT_TCP_PER_CLIENT = 256, OPT_TCP_LIFETIME, OPT_TCP_QUERY, OPT_TCP_PIPELINE, OPT_RRL,
+    OPT_RRL_RATE, OPT_RRL_NX, OPT_RRL_ERR, OPT_RRL_COOKIE, OPT_RRL_P4, OPT_RRL_P6, OPT_RRL_BURST,
+    OPT_RRL_SLIP, OPT_RRL_TABLE, OPT_RRL_EXEMPT, OPT_COOKIES, OPT_COOKIE_SECRET,
+};
+
+static int on_off(const char *arg, bool *out)
+{
+    if (strcmp(arg, "on") == 0 || strcmp(arg, "yes") == 0)
+        *out = true;
+    else if (strcmp(arg, "off") == 0 || strcmp(arg, "no") == 0)
+        *out = false;
+    else
+        return -1;
+    return 0;
+}
+
+/* The long options of rate limiting, cookies and TCP limits. Returns 0, or
+ * -1 after logging what is wrong with the value. */
+static int parse_defense_option(int c, const char *name, const char *arg, struct dns_server *srv,
+                                struct rrl_config *rc, struct dns_config *cookie_cfg)
+{
+    char err[160] = "bad value";
+    uint64_t v = 0;
+    uint32_t d = 0;
+    switch (c) {
+    case OPT_TCP_PER_CLIENT:
+    case OPT_TCP_PIPELINE:
+        if (util_parse_uint(arg, strlen(arg), 65535, &v) < 0 || v == 0)
+            goto bad;
+        if (c == OPT_TCP_PER_CLIENT)
+            srv->tcp_max_per_client = (int)v;
+        else
+            srv->tcp_pipeline = (int)v;
+        return 0;
+    case OPT_TCP_LIFETIME:
+    case OPT_TCP_QUERY:
+        if (util_parse_duration(arg, strlen(arg), &d) < 0 || d == 0 || d > 86400)
+            goto bad;
+        if (c == OPT_TCP_LIFETIME)
+            srv->tcp_lifetime_ms = (int)(d * 1000);
+        else
+            srv->tcp_query_ms = (int)(d * 1000);
+        return 0;
+    case OPT_RRL:
+        if (on_off(arg, &rc->enabled) < 0)
+            goto bad;
+        return 0;
+    case OPT_RRL_RATE:
+    case OPT_RRL_NX:
+    case OPT_RRL_ERR:
+    case OPT_RRL_COOKIE:
+        if (util_parse_uint(arg, strlen(arg), 1000000, &v) < 0 || v == 0) {
+            snprintf(err, sizeof err, "a rate is 1..1000000 answers per second");
+            goto bad;
+        }
+        rc->rate[c == OPT_RRL_RATE ? RRL_ANSWER : c == OPT_RRL_NX ? RRL_NXDOMAIN
+                 : c == OPT_RRL_ERR ? RRL_ERROR : RRL_VERIFIED] = (uint32_t)v;
+        return 0;
+    case OPT_RRL_P4:
+    case OPT_RRL_P6:
+        if (rrl_parse_prefixes(arg, c == OPT_RRL_P4 ? AF_INET : AF_INET6, rc, err, sizeof err) < 0)
+            goto bad;
+        return 0;
+    case OPT_RRL_BURST:
+        if (util_parse_uint(arg, strlen(arg), 60, &v) < 0 || v == 0) {
+            snprintf(err, sizeof err, "burst is 1..60 seconds");
+            goto bad;
+        }
+        rc->burst = (uint32_t)v;
+        return 0;
+    case OPT_RRL_SLIP:
+        if (util_parse_uint(arg, strlen(arg), 100, &v) < 0)
+            goto bad;
+        rc->slip = (uint32_t)v;
+        return 0;
+    case OPT_RRL_TABLE:
+        if (util_parse_uint(arg, strlen(arg), 1u << 26, &v) < 0 || v < 1024) {
+            snprintf(err, sizeof err, "the table has 1024..67108864 buckets");
+            goto bad;
+        }
+        rc->slots = (uint32_t)v;
+        return 0;
+    case OPT_RRL_EXEMPT:
+        if (rrl_add_exempt(rc, arg, err, sizeof err) < 0)
+            goto bad;
+        return 0;
+    case OPT_COOKIES:
+        if (on_off(arg, &cookie_cfg->cookies) < 0)
+            goto bad;
+        return 0;
+    case OPT_COOKIE_SECRET: {
+        if (strlen(arg) != 32) {
+            snprintf(err, sizeof err, "the secret is 32 hex digits (16 bytes)");
+            goto bad;
+        }
+        for (int i = 0; i < 16; i++) {
+            unsigned b;
+            if (sscanf(arg + 2 * i, "%2x", &b) != 1 || !isxdigit((unsigned char)arg[2 * i]) ||
+                !isxdigit((unsigned char)arg[2 * i + 1])) {
+                snprintf(err, sizeof err, "the secret is 32 hex digits (16 bytes)");
+                goto bad;
+            }
+            cookie_cfg->cookie_secret[i] = (uint8_t)b;
+        }
+        return 0;
+    }
+    }
+bad:
+    log_error("event=bad-option option=--%s value=\"%s\" error=\"%s\"", name, arg, err);
+    return -1;
+}
+
+/* Room for every TCP connection: raise the descriptor limit while still root,
+ * or lower the connection cap to what the limit allows. */
+static void fit_fd_limit(struct dns_server *srv)
+{
+    rlim_t need = (rlim_t)srv->tcp_max_conns + (rlim_t)(srv->nworkers + 1) * (rlim_t)srv->nlisten + 64;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_NOFILE, &rl) < 0 || rl.rlim_cur >= need)
+        return;
+    struct rlimit want = {need, rl.rlim_max > need ? rl.rlim_max : need};
+    if (setrlimit(RLIMIT_NOFILE, &want) == 0)
+        return;
+    want.rlim_max = rl.rlim_max;
+    want.rlim_cur = rl.rlim_max < need ? rl.rlim_max : need;
+    setrlimit(RLIMIT_NOFILE, &want);
+    getrlimit(RLIMIT_NOFILE, &rl);
+    int fit = (int)rl.rlim_cur - (srv->nworkers + 1) * srv->nlisten - 64;
+    if (fit < srv->tcp_max_conns) {
+        log_warn("event=tcp-cap-lowered wanted=%d allowed=%d reason=\"descriptor limit %llu\"",
+                 srv->tcp_max_conns, fit < 1 ? 1 : fit, (unsigned long long)rl.rlim_cur);
+        srv->tcp_max_conns = fit < 1 ? 1 : fit;
+    }
 }
 
 /* SIGHUP, and `reload` on the control socket: reopen the query log, reload
@@ -269,13 +433,38 @@ static int reload_on_hup(const struct options *o, struct dns_server *srv, struct
 int main(int argc, char **argv)
 {
     struct options o = {.ttl = {2100, 0, 0}, .check = 60, .family = AF_UNSPEC, .threads = 0};
-    struct dns_server srv = {.tcp_idle_ms = 10000, .tcp_max_conns = 1000, .querylog_fd = -1};
+    struct dns_server srv = {.tcp_idle_ms = 10000, .tcp_max_conns = 4096, .tcp_max_per_client = 32,
+                             .tcp_lifetime_ms = 120000, .tcp_query_ms = 2000, .tcp_pipeline = 64,
+                             .querylog_fd = -1};
+    struct rrl_config rrlc;
+    rrl_config_default(&rrlc);
+    struct dns_config cookie_cfg = {.cookies = true};  /* holds the cookie options until cfg exists */
+    bool secret_given = false;
     log_init("rampart-dnsbl", LOG_LVL_INFO);
-    enum { OPT_METRICS = 0x100, OPT_CONTROL };
+    /* long only: letters outside the short-option string (values from 256 on
+     * are the defense options, handled by parse_defense_option()) */
+    enum { OPT_METRICS = 'P', OPT_CONTROL = 'K' };
     static const struct option longopts[] = {
         {"threads", required_argument, NULL, 'T'},
         {"tcp-idle-timeout", required_argument, NULL, 'I'},
         {"tcp-max-connections", required_argument, NULL, 'M'},
+        {"tcp-max-per-client", required_argument, NULL, OPT_TCP_PER_CLIENT},
+        {"tcp-lifetime", required_argument, NULL, OPT_TCP_LIFETIME},
+        {"tcp-query-timeout", required_argument, NULL, OPT_TCP_QUERY},
+        {"tcp-pipeline", required_argument, NULL, OPT_TCP_PIPELINE},
+        {"rrl", required_argument, NULL, OPT_RRL},
+        {"rrl-rate", required_argument, NULL, OPT_RRL_RATE},
+        {"rrl-nxdomain-rate", required_argument, NULL, OPT_RRL_NX},
+        {"rrl-error-rate", required_argument, NULL, OPT_RRL_ERR},
+        {"rrl-cookie-rate", required_argument, NULL, OPT_RRL_COOKIE},
+        {"rrl-prefixes4", required_argument, NULL, OPT_RRL_P4},
+        {"rrl-prefixes6", required_argument, NULL, OPT_RRL_P6},
+        {"rrl-burst", required_argument, NULL, OPT_RRL_BURST},
+        {"rrl-slip", required_argument, NULL, OPT_RRL_SLIP},
+        {"rrl-table-size", required_argument, NULL, OPT_RRL_TABLE},
+        {"rrl-exempt", required_argument, NULL, OPT_RRL_EXEMPT},
+        {"cookies", required_argument, NULL, OPT_COOKIES},
+        {"cookie-secret", required_argument, NULL, OPT_COOKIE_SECRET},
         {"help", no_argument, NULL, 'h'},
         {"metrics", required_argument, NULL, OPT_METRICS},
         {"control", required_argument, NULL, OPT_CONTROL},
@@ -283,8 +472,14 @@ int main(int argc, char **argv)
     };
     const char **binds = NULL;
     int nbinds = 0;
-    int c;
-    while ((c = getopt_long(argc, argv, "u:r:w:b:46t:c:eqp:l:s:nfdvaACx:X:hD", longopts, NULL)) != -1) {
+    int c, li = -1;
+    while ((c = getopt_long(argc, argv, "u:r:w:b:46t:c:eqp:l:s:nfdvaACx:X:hD", longopts, &li)) != -1) {
+        if (c >= OPT_TCP_PER_CLIENT) {
+            if (parse_defense_option(c, longopts[li].name, optarg, &srv, &rrlc, &cookie_cfg) < 0)
+                return 1;
+            secret_given = secret_given || c == OPT_COOKIE_SECRET;
+            continue;
+        }
         switch (c) {
         case 'u': o.user = optarg; break;
         case 'r': o.rootdir = optarg; break;
@@ -334,18 +529,22 @@ int main(int argc, char **argv)
             o.threads = (int)v;
             break;
         }
-        case 'I':
+        case 'I': {
+            uint32_t d;
+            if (util_parse_duration(optarg, strlen(optarg), &d) < 0 || d == 0 || d > 86400) {
+                log_error("event=bad-option option=--tcp-idle-timeout value=\"%s\"", optarg);
+                return 1;
+            }
+            srv.tcp_idle_ms = (int)(d * 1000);
+            break;
+        }
         case 'M': {
             uint64_t v;
             if (util_parse_uint(optarg, strlen(optarg), 1000000, &v) < 0 || v == 0) {
-                log_error("event=bad-option option=%s value=\"%s\"",
-                          c == 'I' ? "--tcp-idle-timeout" : "--tcp-max-connections", optarg);
+                log_error("event=bad-option option=--tcp-max-connections value=\"%s\"", optarg);
                 return 1;
             }
-            if (c == 'I')
-                srv.tcp_idle_ms = (int)(v * 1000);
-            else
-                srv.tcp_max_conns = (int)v;
+            srv.tcp_max_conns = (int)v;
             break;
         }
         case OPT_METRICS: o.metrics = optarg; break;
@@ -367,6 +566,13 @@ int main(int argc, char **argv)
         return 1;
     cfg->lazy = o.lazy;
     cfg->version = o.version_level >= 2 ? VERSION_REFUSE : (enum version_mode)o.version_level;
+    cfg->cookies = cookie_cfg.cookies;
+    if (secret_given)
+        memcpy(cfg->cookie_secret, cookie_cfg.cookie_secret, sizeof cfg->cookie_secret);
+    else if (getrandom(cfg->cookie_secret, sizeof cfg->cookie_secret, 0) != sizeof cfg->cookie_secret) {
+        log_error("event=start-failed error=\"no random bytes for the cookie secret\"");
+        return 1;
+    }
 
     if (o.dump) {
         if (o.workdir && chdir(o.workdir) < 0) {
@@ -389,6 +595,22 @@ int main(int argc, char **argv)
     srv.nworkers = o.threads ? o.threads : util_ncpus();
     if (dns_server_bind(&srv) < 0)
         return 1;
+    fit_fd_limit(&srv);
+    if (rrlc.enabled) {
+        srv.rrl = rrl_new(&rrlc);
+        if (!srv.rrl) {
+            log_error("event=start-failed error=\"rate limiter: out of memory\"");
+            return 1;
+        }
+        const struct rrl_config *r = rrl_config(srv.rrl);
+        log_info("event=rrl state=on rate=%u nxdomain_rate=%u error_rate=%u cookie_rate=%u "
+                 "burst=%u slip=%u buckets=%u memory_kib=%zu exempt=%d",
+                 r->rate[RRL_ANSWER], r->rate[RRL_NXDOMAIN], r->rate[RRL_ERROR],
+                 r->rate[RRL_VERIFIED], r->burst, r->slip, r->slots, rrl_memory(srv.rrl) / 1024,
+                 r->nexempt);
+    } else {
+        log_info("event=rrl state=off");
+    }
     for (int i = 0; i < srv.nlisten; i++)
         log_info("event=listening addr=%s proto=udp,tcp", srv.listen[i].text);
 

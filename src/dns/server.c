@@ -8,18 +8,22 @@
 #include <netinet/in.h>
 #include <netinet/tcp.h>
 #include <pthread.h>
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/epoll.h>
+#include <sys/eventfd.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <time.h>
 #include <unistd.h>
 
 #include "common/log.h"
 #include "common/util.h"
 
-enum { BATCH = 64, PKT_MAX = 4096, QLOG_BUF = 64 * 1024 };
+enum { BATCH = 64, PKT_MAX = 4096, QLOG_RING = 256 * 1024, QLOG_LINE = 400 };
 
 struct dns_thread {
     struct dns_server *srv;
@@ -29,46 +33,111 @@ struct dns_thread {
     _Alignas(64) atomic_uint_fast64_t seq;   /* bumped when holding no config */
     atomic_bool idle;                        /* blocked in epoll_wait */
     struct dns_stats stats;
+    uint32_t slip_count;                     /* rate-limited answers since the last slip */
+    /* Query log: a ring of bytes with one writer (this thread) and one
+     * reader (the log writer thread). Lines that do not fit are dropped and
+     * counted: answering never waits for the disk. */
     char *qlog;
-    size_t qlog_len;
+    size_t qlog_added;                       /* bytes added since the last wake-up */
+    uint64_t qlog_woke_ms;
+    _Alignas(64) atomic_size_t qlog_head;    /* total bytes ever added */
+    _Alignas(64) atomic_size_t qlog_tail;    /* total bytes ever written out */
 };
 
-/* ---- query log: buffered per thread, written whole lines at a time ---- */
+/* ---- query log ---- */
 
-static void qlog_flush(struct dns_thread *t)
+static uint64_t coarse_ms(void)
 {
-    int fd = t->srv->querylog_fd;
-    if (t->qlog_len && fd >= 0) {
-        ssize_t r = write(fd, t->qlog, t->qlog_len);
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC_COARSE, &ts);
+    return (uint64_t)ts.tv_sec * 1000 + (uint64_t)ts.tv_nsec / 1000000;
+}
+
+/* After a batch: wake the writer if the log is unbuffered, the ring is
+ * filling, or lines have waited a while (the writer also looks every 500 ms). */
+static void qlog_batch_done(struct dns_thread *t)
+{
+    if (!t->qlog_added)
+        return;
+    uint64_t now = coarse_ms();
+    if (t->srv->querylog_unbuffered || t->qlog_added > QLOG_RING / 4 || now - t->qlog_woke_ms > 200) {
+        uint64_t one = 1;
+        ssize_t r = write(t->srv->qlog_wake, &one, sizeof one);
         (void)r;
+        t->qlog_added = 0;
+        t->qlog_woke_ms = now;
     }
-    t->qlog_len = 0;
 }
 
 static void qlog_add(struct dns_thread *t, const struct sockaddr_storage *peer, const uint8_t *ans,
                      size_t alen, const uint8_t *pkt, size_t plen)
 {
-    if (t->srv->querylog_fd < 0 || !t->qlog)
+    size_t head = atomic_load_explicit(&t->qlog_head, memory_order_relaxed);
+    size_t tail = atomic_load_explicit(&t->qlog_tail, memory_order_acquire);
+    if (QLOG_RING - (head - tail) < QLOG_LINE) {
+        t->stats.qlog_dropped++;   /* the writer is behind: drop, never wait */
         return;
+    }
     struct dns_query q;
     if (dns_query_parse(pkt, plen, &q) != DNS_PARSE_OK)
         return;
-    char ip[INET6_ADDRSTRLEN] = "?", name[DNS_MAX_NAME + 1];
+    char ip[INET6_ADDRSTRLEN] = "?", name[DNS_MAX_NAME + 1], line[QLOG_LINE];
     if (peer->ss_family == AF_INET)
         inet_ntop(AF_INET, &((const struct sockaddr_in *)peer)->sin_addr, ip, sizeof ip);
     else
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, ip, sizeof ip);
     if (dns_name_to_text(q.qname, name, sizeof name) < 0)
         name[0] = '\0';
-    if (QLOG_BUF - t->qlog_len < 400)
-        qlog_flush(t);
-    int n = snprintf(t->qlog + t->qlog_len, QLOG_BUF - t->qlog_len, "%ld %s %s. %u %u rcode=%u an=%u\n",
-                     (long)time(NULL), ip, name, q.qtype, q.qclass, alen >= 4 ? ans[3] & 0xf : 0,
+    int n = snprintf(line, sizeof line, "%ld %s %s. %u %u rcode=%u an=%u\n", (long)time(NULL), ip,
+                     name, q.qtype, q.qclass, alen >= 4 ? ans[3] & 0xf : 0,
                      alen >= 8 ? ans[6] << 8 | ans[7] : 0);
-    if (n > 0)
-        t->qlog_len += (size_t)n;
-    if (t->srv->querylog_unbuffered)
-        qlog_flush(t);
+    if (n <= 0)
+        return;
+    size_t len = (size_t)n < sizeof line ? (size_t)n : sizeof line - 1;
+    size_t at = head % QLOG_RING, first = QLOG_RING - at < len ? QLOG_RING - at : len;
+    memcpy(t->qlog + at, line, first);
+    memcpy(t->qlog, line + first, len - first);
+    atomic_store_explicit(&t->qlog_head, head + len, memory_order_release);
+    t->qlog_added += len;
+}
+
+/* Write out what thread t's ring holds. Only the writer thread calls this
+ * while threads run (and dns_server_stop after they stopped). */
+static void qlog_drain(struct dns_server *s, struct dns_thread *t)
+{
+    size_t head = atomic_load_explicit(&t->qlog_head, memory_order_acquire);
+    size_t tail = atomic_load_explicit(&t->qlog_tail, memory_order_relaxed);
+    while (tail < head) {
+        size_t at = tail % QLOG_RING, n = head - tail;
+        if (n > QLOG_RING - at)
+            n = QLOG_RING - at;
+        ssize_t w = write(s->querylog_fd, t->qlog + at, n); /* a reopen dup2()s over the fd */
+        if (w <= 0) {
+            if (w < 0 && errno == EINTR)
+                continue;
+            tail = head; /* the disk refuses: drop rather than spin */
+            break;
+        }
+        tail += (size_t)w;
+    }
+    atomic_store_explicit(&t->qlog_tail, tail, memory_order_release);
+}
+
+static void *qlog_main(void *arg)
+{
+    struct dns_server *s = arg;
+    for (;;) {
+        struct pollfd pfd = {.fd = s->qlog_wake, .events = POLLIN};
+        poll(&pfd, 1, 500);
+        uint64_t v;
+        ssize_t r = read(s->qlog_wake, &v, sizeof v);
+        (void)r;
+        bool done = atomic_load(&s->qlog_threads_done);
+        for (int i = 0; i < s->nthreads; i++)
+            qlog_drain(s, &s->threads[i]);
+        if (done)
+            return NULL;
+    }
 }
 
 /* ---- quiescent-state tracking ---- */
@@ -129,6 +198,8 @@ static void *udp_main(void *arg)
         int fd = s->udp_fds[t->id];
         fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) & ~O_NONBLOCK);
     }
+    struct rrl *rrl = s->rrl;
+    uint32_t slip = rrl ? rrl_config(rrl)->slip : 0;
     while (!atomic_load(&s->stop)) {
         struct epoll_event evs[8];
         atomic_store(&t->idle, true);
@@ -139,11 +210,8 @@ static void *udp_main(void *arg)
         } else {
             ne = epoll_wait(ep, evs, 8, 500);
         }
-        if (ne <= 0) {
-            if (t->qlog_len)
-                qlog_flush(t);
+        if (ne <= 0)
             continue;
-        }
         for (int e = 0; e < ne; e++) {
             int fd = evs[e].data.fd;
             for (int first = 1;; first = 0) {
@@ -155,18 +223,35 @@ static void *udp_main(void *arg)
                 }
                 int n = recvmmsg(fd, msgs, BATCH, single && first ? MSG_WAITFORONE : MSG_DONTWAIT,
                                  NULL);
-                if (n <= 0) {
-                    if (single && first && t->qlog_len)
-                        qlog_flush(t);
+                if (n <= 0)
                     break;
-                }
                 struct dns_config *cfg = enter(t);
+                uint64_t now_ms = rrl ? coarse_ms() : 0;
                 int m = 0;
                 for (int i = 0; i < n; i++) {
+                    bool verified;
                     size_t len = dns_answer_query(cfg, in[i], msgs[i].msg_len, out[m], PKT_MAX,
-                                                  false, &peers[i], &t->stats);
+                                                  false, &peers[i], &t->stats, &verified);
                     if (!len)
                         continue;
+                    if (rrl && rrl_limited(rrl, &peers[i],
+                                           rrl_class_of(out[m][3] & 0xf, verified), now_ms)) {
+                        /* over the limit: drop, or every slip-th time send TC=1
+                         * (header and question, never larger than the query) */
+                        size_t full = len;
+                        if (slip && ++t->slip_count >= slip) {
+                            t->slip_count = 0;
+                            len = dns_make_truncated(out[m], len);
+                            t->stats.rrl_slipped++;
+                        } else {
+                            len = 0;
+                            t->stats.rrl_dropped++;
+                            t->stats.answers--;
+                        }
+                        t->stats.bytes_out -= full - len;
+                        if (!len)
+                            continue;
+                    }
                     if (t->qlog)
                         qlog_add(t, &peers[i], out[m], len, in[i], msgs[i].msg_len);
                     oiov[m] = (struct iovec){out[m], len};
@@ -186,43 +271,111 @@ static void *udp_main(void *arg)
                     }
                     sent += r;
                 }
+                if (t->qlog)
+                    qlog_batch_done(t);
                 if (n < BATCH)
                     break;
             }
         }
     }
-    qlog_flush(t);
     close(ep);
     return NULL;
 }
 
-/* ---- TCP ---- */
+/* ---- TCP ----
+ *
+ * One thread, epoll, level-triggered. What an attacker with many addresses
+ * can hold is bounded: connections overall (at the cap, the connection idle
+ * the longest is closed to make room, as RFC 7766 6.2.3 allows; if none is
+ * idle the new one is refused) and per client (/32, IPv6 /64); a connection
+ * is closed when idle (no query for tcp_idle_ms), when a query it started
+ * does not arrive whole within tcp_query_ms (slowloris), and at tcp_lifetime_ms
+ * whatever it does. Pipelining is capped: a client that has tcp_pipeline
+ * answers (or 64 KiB of them) unread is not read from until it reads them,
+ * so a connection holds at most 64 KiB plus one answer of output. A connection holds a
+ * 1 KiB input buffer, grown to 64 KiB only for a query that needs it.
+ */
 
 struct tcp_conn {
     int fd;
-    uint64_t last_ns;
-    uint8_t in[2 + 65535];
-    size_t in_len;
+    uint32_t events;                  /* what epoll watches for now */
+    uint32_t client;                  /* slot in the per-client counts */
+    uint64_t opened_ns, last_ns;      /* accepted; last complete query (or accept) */
+    uint64_t partial_ns;              /* when the pending partial query started, 0 none */
+    uint8_t *in;                      /* in_small or a 64 KiB buffer */
+    size_t in_len, in_cap;
     uint8_t *out;
     size_t out_len, out_cap, out_off;
+    unsigned unread;                  /* answers queued but not yet sent */
     struct sockaddr_storage peer;
-    struct tcp_conn *next;
+    struct tcp_conn *prev, *next;     /* in order of last_ns: head = idle the longest */
+    uint8_t in_small[1024];
 };
 
-enum { TCP_OUT_MAX = 256 * 1024 };
+enum { TCP_OUT_MAX = 64 * 1024, TCP_CLIENT_SLOTS = 1 << 16, TCP_ACCEPT_BATCH = 64 };
 
-static void conn_close(int ep, struct tcp_conn **list, struct tcp_conn *c, int *nconns)
+struct tcp_state {
+    int ep;
+    struct tcp_conn *head, *tail;
+    int nconns;
+    uint16_t *per_client;             /* connections per client-hash slot */
+    uint64_t seed;
+};
+
+static void lru_unlink(struct tcp_state *ts, struct tcp_conn *c)
 {
-    epoll_ctl(ep, EPOLL_CTL_DEL, c->fd, NULL);
+    if (c->prev)
+        c->prev->next = c->next;
+    else
+        ts->head = c->next;
+    if (c->next)
+        c->next->prev = c->prev;
+    else
+        ts->tail = c->prev;
+    c->prev = c->next = NULL;
+}
+
+static void lru_append(struct tcp_state *ts, struct tcp_conn *c)
+{
+    c->prev = ts->tail;
+    c->next = NULL;
+    if (ts->tail)
+        ts->tail->next = c;
+    else
+        ts->head = c;
+    ts->tail = c;
+}
+
+/* The per-client count slot: a keyed hash of the address (IPv6: its /64).
+ * Two clients may share a slot (then they share a cap), never more than that. */
+static uint32_t client_slot(const struct tcp_state *ts, const struct sockaddr_storage *peer)
+{
+    uint64_t h = ts->seed;
+    if (peer->ss_family == AF_INET) {
+        uint32_t a;
+        memcpy(&a, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+        h ^= a;
+    } else {
+        uint64_t a;
+        memcpy(&a, ((const struct sockaddr_in6 *)peer)->sin6_addr.s6_addr, 8);
+        h ^= a ^ 0x6;
+    }
+    h *= 0x9e3779b97f4a7c15ULL;
+    return (uint32_t)(h >> 48) & (TCP_CLIENT_SLOTS - 1);
+}
+
+static void conn_close(struct tcp_state *ts, struct tcp_conn *c)
+{
+    epoll_ctl(ts->ep, EPOLL_CTL_DEL, c->fd, NULL);
     close(c->fd);
-    for (struct tcp_conn **p = list; *p; p = &(*p)->next)
-        if (*p == c) {
-            *p = c->next;
-            break;
-        }
+    lru_unlink(ts, c);
+    if (ts->per_client[c->client])
+        ts->per_client[c->client]--;
+    if (c->in != c->in_small)
+        free(c->in);
     free(c->out);
     free(c);
-    (*nconns)--;
+    ts->nconns--;
 }
 
 /* Returns -1 when the connection must be closed. */
@@ -240,6 +393,7 @@ static int conn_flush(struct tcp_conn *c)
         c->out_off += (size_t)w;
     }
     c->out_off = c->out_len = 0;
+    c->unread = 0;
     return 0;
 }
 
@@ -257,45 +411,168 @@ static int conn_queue(struct tcp_conn *c, const uint8_t *p, size_t n)
     }
     memcpy(c->out + c->out_len, p, n);
     c->out_len += n;
+    c->unread++;
     return 0;
 }
 
-static int conn_read(struct dns_thread *t, struct tcp_conn *c, uint8_t *ans)
+static bool conn_backlogged(const struct dns_server *s, const struct tcp_conn *c)
+{
+    return c->unread >= (unsigned)s->tcp_pipeline || c->out_len - c->out_off > TCP_OUT_MAX;
+}
+
+/* Answer the whole queries in the input buffer, up to the pipelining cap. */
+static int conn_answer(struct dns_thread *t, struct tcp_state *ts, struct tcp_conn *c, uint8_t *ans,
+                       uint64_t now)
+{
+    size_t off = 0;
+    while (c->in_len - off >= 2 && !conn_backlogged(t->srv, c)) {
+        size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1];
+        if (c->in_len - off - 2 < mlen)
+            break;
+        struct dns_config *cfg = enter(t);
+        t->stats.tcp_queries++;
+        size_t n = dns_answer_query(cfg, c->in + off + 2, mlen, ans + 2, 65535, true, &c->peer,
+                                    &t->stats, NULL);
+        leave(t);
+        if (n) {
+            ans[0] = (uint8_t)(n >> 8);
+            ans[1] = (uint8_t)n;
+            if (t->qlog)
+                qlog_add(t, &c->peer, ans + 2, n, c->in + off + 2, mlen);
+            if (conn_queue(c, ans, n + 2) < 0)
+                return -1;
+        }
+        off += 2 + mlen;
+        c->last_ns = now;
+        c->partial_ns = 0;
+    }
+    if (off) {
+        memmove(c->in, c->in + off, c->in_len - off);
+        c->in_len -= off;
+        lru_unlink(ts, c);
+        lru_append(ts, c);
+    }
+    if (c->in_len && !c->partial_ns)
+        c->partial_ns = now;
+    /* a query longer than the small buffer: grow to the largest message */
+    if (c->in_len >= 2 && c->in == c->in_small &&
+        ((size_t)c->in[0] << 8 | c->in[1]) + 2 > c->in_cap) {
+        uint8_t *big = malloc(2 + 65535);
+        if (!big)
+            return -1;
+        memcpy(big, c->in, c->in_len);
+        c->in = big;
+        c->in_cap = 2 + 65535;
+    }
+    return 0;
+}
+
+/* Answer what is buffered, then read more while the client keeps up with its
+ * answers. Returns -1 when the connection must be closed. */
+static int conn_read(struct dns_thread *t, struct tcp_state *ts, struct tcp_conn *c, uint8_t *ans)
 {
     for (;;) {
-        if (c->out_len - c->out_off > TCP_OUT_MAX)
-            return 0; /* the client does not read its answers: stop reading its queries */
-        ssize_t r = recv(c->fd, c->in + c->in_len, sizeof c->in - c->in_len, 0);
+        uint64_t now = util_now_ns();
+        if (conn_answer(t, ts, c, ans, now) < 0 || conn_flush(c) < 0)
+            return -1;
+        if (conn_backlogged(t->srv, c))
+            return 0;
+        if (c->in_len >= 2 && c->in_len - 2 >= ((size_t)c->in[0] << 8 | c->in[1]))
+            continue; /* whole queries the pipelining cap held back: answer them first */
+        ssize_t r = recv(c->fd, c->in + c->in_len, c->in_cap - c->in_len, 0);
         if (r == 0)
             return -1;
         if (r < 0)
             return (errno == EAGAIN || errno == EWOULDBLOCK || errno == EINTR) ? 0 : -1;
         c->in_len += (size_t)r;
-        c->last_ns = util_now_ns();
-        size_t off = 0;
-        while (c->in_len - off >= 2) {
-            size_t mlen = (size_t)c->in[off] << 8 | c->in[off + 1];
-            if (c->in_len - off - 2 < mlen)
-                break;
-            struct dns_config *cfg = enter(t);
-            t->stats.tcp_queries++;
-            size_t n = dns_answer_query(cfg, c->in + off + 2, mlen, ans + 2, 65535, true, &c->peer,
-                                        &t->stats);
-            leave(t);
-            if (n) {
-                ans[0] = (uint8_t)(n >> 8);
-                ans[1] = (uint8_t)n;
-                if (t->qlog)
-                    qlog_add(t, &c->peer, ans + 2, n, c->in + off + 2, mlen);
-                if (conn_queue(c, ans, n + 2) < 0)
-                    return -1;
-            }
-            off += 2 + mlen;
+    }
+}
+
+/* Watch for input unless the client is backlogged, for output while some is queued. */
+static void conn_rearm(const struct dns_server *s, struct tcp_state *ts, struct tcp_conn *c)
+{
+    uint32_t want = EPOLLRDHUP;
+    if (!conn_backlogged(s, c))
+        want |= EPOLLIN;
+    if (c->out_len > c->out_off)
+        want |= EPOLLOUT;
+    if (want != c->events) {
+        struct epoll_event ev = {.events = want, .data.ptr = c};
+        epoll_ctl(ts->ep, EPOLL_CTL_MOD, c->fd, &ev);
+        c->events = want;
+    }
+}
+
+/* Accept up to a batch of connections from one listening socket. */
+static void tcp_accept(struct dns_thread *t, struct tcp_state *ts, int lfd)
+{
+    struct dns_server *s = t->srv;
+    for (int k = 0; k < TCP_ACCEPT_BATCH; k++) {
+        struct sockaddr_storage peer;
+        socklen_t pl = sizeof peer;
+        int fd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
+        if (fd < 0)
+            return;
+        uint32_t slot = client_slot(ts, &peer);
+        if (ts->per_client[slot] >= s->tcp_max_per_client) {
+            close(fd);
+            t->stats.tcp_refused++;
+            continue;
         }
-        memmove(c->in, c->in + off, c->in_len - off);
-        c->in_len -= off;
-        if (conn_flush(c) < 0)
-            return -1;
+        if (ts->nconns >= s->tcp_max_conns) {
+            /* full: make room by closing the connection idle the longest */
+            struct tcp_conn *old = ts->head;
+            if (!old || old->partial_ns || old->out_len > old->out_off) {
+                close(fd);
+                t->stats.tcp_refused++;
+                continue;
+            }
+            t->stats.tcp_timeouts++;
+            conn_close(ts, old);
+        }
+        struct tcp_conn *c = malloc(sizeof *c);
+        if (!c) {
+            close(fd);
+            t->stats.tcp_refused++;
+            continue;
+        }
+        memset(c, 0, offsetof(struct tcp_conn, in_small));
+        c->fd = fd;
+        c->peer = peer;
+        c->client = slot;
+        c->in = c->in_small;
+        c->in_cap = sizeof c->in_small;
+        c->opened_ns = c->last_ns = util_now_ns();
+        c->events = EPOLLIN | EPOLLRDHUP;
+        struct epoll_event ev = {.events = c->events, .data.ptr = c};
+        if (epoll_ctl(ts->ep, EPOLL_CTL_ADD, fd, &ev) < 0) {
+            close(fd);
+            free(c);
+            t->stats.tcp_refused++;
+            continue;
+        }
+        lru_append(ts, c);
+        ts->nconns++;
+        ts->per_client[slot]++;
+        t->stats.tcp_accepted++;
+    }
+}
+
+/* Close what has been idle, slow or open too long. */
+static void tcp_sweep(struct dns_thread *t, struct tcp_state *ts, uint64_t now)
+{
+    const struct dns_server *s = t->srv;
+    uint64_t idle = (uint64_t)s->tcp_idle_ms * 1000000ull;
+    uint64_t slow = (uint64_t)s->tcp_query_ms * 1000000ull;
+    uint64_t life = (uint64_t)s->tcp_lifetime_ms * 1000000ull;
+    for (struct tcp_conn *c = ts->head, *next; c; c = next) {
+        next = c->next;
+        bool busy = c->out_len > c->out_off;
+        if ((!busy && !c->partial_ns && now - c->last_ns > idle) ||
+            (c->partial_ns && now - c->partial_ns > slow) || now - c->opened_ns > life) {
+            t->stats.tcp_timeouts++; /* counted first: the client may ask right after */
+            conn_close(ts, c);
+        }
     }
 }
 
@@ -303,80 +580,60 @@ static void *tcp_main(void *arg)
 {
     struct dns_thread *t = arg;
     struct dns_server *s = t->srv;
-    int ep = epoll_create1(0);
-    if (ep < 0)
-        return NULL;
-    for (int i = 0; i < s->nlisten; i++) {
-        struct epoll_event ev = {.events = EPOLLIN, .data.ptr = NULL};
-        ev.data.u64 = (uint64_t)i;
-        epoll_ctl(ep, EPOLL_CTL_ADD, s->tcp_fds[i], &ev);
-    }
+    struct tcp_state ts = {.ep = epoll_create1(0)};
+    ts.per_client = calloc(TCP_CLIENT_SLOTS, sizeof *ts.per_client);
     uint8_t *ans = malloc(2 + 65535);
-    struct tcp_conn *conns = NULL;
-    int nconns = 0;
+    ts.seed = util_now_ns() * 0xff51afd7ed558ccdULL;
+    if (ts.ep < 0 || !ts.per_client || !ans) {
+        log_error("event=tcp-thread-failed error=\"out of memory or epoll\"");
+        free(ts.per_client);
+        free(ans);
+        return NULL;
+    }
+    for (int i = 0; i < s->nlisten; i++) {
+        struct epoll_event ev = {.events = EPOLLIN};
+        ev.data.u64 = (uint64_t)i;
+        epoll_ctl(ts.ep, EPOLL_CTL_ADD, s->tcp_fds[i], &ev);
+    }
     uint64_t last_sweep = util_now_ns();
-    while (!atomic_load(&s->stop) && ans) {
+    while (!atomic_load(&s->stop)) {
         struct epoll_event evs[64];
         atomic_store(&t->idle, true);
-        int ne = epoll_wait(ep, evs, 64, 250);
+        int ne = epoll_wait(ts.ep, evs, 64, 100);
         for (int e = 0; e < ne; e++) {
             if (evs[e].data.u64 < (uint64_t)s->nlisten) {
-                int lfd = s->tcp_fds[evs[e].data.u64];
-                for (;;) {
-                    struct sockaddr_storage peer;
-                    socklen_t pl = sizeof peer;
-                    int fd = accept4(lfd, (struct sockaddr *)&peer, &pl, SOCK_NONBLOCK | SOCK_CLOEXEC);
-                    if (fd < 0)
-                        break;
-                    if (nconns >= s->tcp_max_conns) {
-                        close(fd);
-                        continue;
-                    }
-                    struct tcp_conn *c = calloc(1, sizeof *c);
-                    if (!c) {
-                        close(fd);
-                        continue;
-                    }
-                    c->fd = fd;
-                    c->peer = peer;
-                    c->last_ns = util_now_ns();
-                    c->next = conns;
-                    conns = c;
-                    nconns++;
-                    struct epoll_event ev = {.events = EPOLLIN | EPOLLOUT | EPOLLET | EPOLLRDHUP};
-                    ev.data.ptr = c;
-                    epoll_ctl(ep, EPOLL_CTL_ADD, fd, &ev);
-                }
+                tcp_accept(t, &ts, s->tcp_fds[evs[e].data.u64]);
                 continue;
             }
             struct tcp_conn *c = evs[e].data.ptr;
             int bad = 0;
             if (evs[e].events & EPOLLOUT)
                 bad = conn_flush(c) < 0;
-            if (!bad && (evs[e].events & (EPOLLIN | EPOLLRDHUP | EPOLLHUP)))
-                bad = conn_read(t, c, ans) < 0;
+            /* after a flush too: queries held back by the pipelining cap */
+            if (!bad && (evs[e].events & (EPOLLIN | EPOLLOUT | EPOLLRDHUP | EPOLLHUP)))
+                bad = conn_read(t, &ts, c, ans) < 0;
             if (!bad && (evs[e].events & EPOLLERR))
                 bad = 1;
             if (bad)
-                conn_close(ep, &conns, c, &nconns);
+                conn_close(&ts, c);
+            else
+                conn_rearm(s, &ts, c);
         }
+        if (t->qlog)
+            qlog_batch_done(t);
         uint64_t now = util_now_ns();
         if (now - last_sweep > 100000000ull) {
             last_sweep = now;
-            for (struct tcp_conn *c = conns, *next; c; c = next) {
-                next = c->next;
-                if (now - c->last_ns > (uint64_t)s->tcp_idle_ms * 1000000ull)
-                    conn_close(ep, &conns, c, &nconns);
-            }
-            if (t->qlog_len)
-                qlog_flush(t);
+            tcp_sweep(t, &ts, now);
         }
+        t->stats.tcp_open = (uint64_t)ts.nconns;
     }
-    while (conns)
-        conn_close(ep, &conns, conns, &nconns);
-    qlog_flush(t);
+    while (ts.head)
+        conn_close(&ts, ts.head);
+    t->stats.tcp_open = 0;
+    free(ts.per_client);
     free(ans);
-    close(ep);
+    close(ts.ep);
     return NULL;
 }
 
@@ -507,8 +764,16 @@ int dns_server_start(struct dns_server *s)
         t->id = i;
         t->tcp = i == s->nworkers;
         atomic_store(&t->idle, true);
-        if (s->querylog_fd >= 0)
-            t->qlog = malloc(QLOG_BUF);
+        if (s->querylog_fd >= 0 && !(t->qlog = malloc(QLOG_RING)))
+            return -1;
+    }
+    if (s->querylog_fd >= 0) {
+        s->qlog_wake = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+        if (s->qlog_wake < 0 || pthread_create(&s->qlog_tid, NULL, qlog_main, s) != 0) {
+            log_error("event=thread-failed thread=querylog error=\"%s\"", strerror(errno));
+            return -1;
+        }
+        pthread_setname_np(s->qlog_tid, "dnsbl-qlog");
     }
     for (int i = 0; i < s->nthreads; i++) {
         struct dns_thread *t = &s->threads[i];
@@ -564,6 +829,14 @@ void dns_server_stop(struct dns_server *s)
         shutdown(s->udp_fds[i], SHUT_RD); /* wakes a worker blocked in recvmmsg */
     for (int i = 0; i < s->nthreads; i++)
         pthread_join(s->threads[i].tid, NULL);
+    if (s->querylog_fd >= 0) {
+        atomic_store(&s->qlog_threads_done, true);
+        uint64_t one = 1;
+        ssize_t r = write(s->qlog_wake, &one, sizeof one);
+        (void)r;
+        pthread_join(s->qlog_tid, NULL); /* its last pass drained every ring */
+        close(s->qlog_wake);
+    }
     for (int i = 0; i < s->nthreads; i++)
         free(s->threads[i].qlog);
     free(s->threads);

@@ -12,11 +12,13 @@
 #ifndef RAMPART_DNS_SERVER_H
 #define RAMPART_DNS_SERVER_H
 
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <sys/socket.h>
 
+#include "rrl.h"
 #include "zone.h"
 
 struct dns_listen {
@@ -33,9 +35,17 @@ struct dns_server {
     int nlisten;
     int nworkers;                 /* UDP threads */
     int tcp_idle_ms;              /* RFC 7766 idle timeout */
-    int tcp_max_conns;
+    int tcp_max_conns;            /* overall; at the cap the longest-idle one is closed */
+    int tcp_max_per_client;       /* per address (IPv6: per /64) */
+    int tcp_lifetime_ms;          /* a connection is closed this long after accept */
+    int tcp_query_ms;             /* a started query must arrive whole within this */
+    int tcp_pipeline;             /* answers a client may leave unread before we stop reading */
+    struct rrl *rrl;              /* UDP response rate limiting, NULL: off */
     int querylog_fd;              /* -1: none */
     bool querylog_unbuffered;
+    int qlog_wake;                /* eventfd: a thread handed a query-log buffer over */
+    pthread_t qlog_tid;
+    atomic_bool qlog_threads_done;
     int *udp_fds;                 /* nworkers * nlisten */
     int *tcp_fds;                 /* nlisten */
     struct dns_thread *threads;   /* nworkers UDP + 1 TCP */

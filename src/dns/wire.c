@@ -4,6 +4,28 @@
 
 static inline uint8_t lower(uint8_t c) { return (c >= 'A' && c <= 'Z') ? (uint8_t)(c + 32) : c; }
 
+/* EDNS options (RFC 6891 6.1.2): code, length, data. Only COOKIE (RFC 7873
+ * 5.2.2) matters here: a client cookie alone (8 bytes) or with a server cookie
+ * (8 to 32 bytes); another length, or two COOKIE options, is FORMERR. Other
+ * options are skipped. */
+static int parse_options(const uint8_t *p, size_t len, struct dns_query *q)
+{
+    struct rbuf r = rbuf_make(p, len);
+    while (rbuf_left(&r) > 0) {
+        uint16_t code = rbuf_u16(&r), olen = rbuf_u16(&r);
+        const uint8_t *data = rbuf_take(&r, olen);
+        if (r.err || !data)
+            return -1;
+        if (code != DNS_OPT_COOKIE)
+            continue;
+        if (q->cookie_len || !(olen == DNS_COOKIE_CLIENT || (olen >= 16 && olen <= 40)))
+            return -1;
+        memcpy(q->cookie, data, olen);
+        q->cookie_len = (uint8_t)olen;
+    }
+    return 0;
+}
+
 int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
 {
     struct rbuf r = rbuf_make(pkt, len);
@@ -12,6 +34,7 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
     q->edns_size = DNS_UDP_MIN;
     q->edns_do = false;
     q->edns_version = 0;
+    q->cookie_len = 0;
     q->id = rbuf_u16(&r);
     q->flags = rbuf_u16(&r);
     uint16_t qd = rbuf_u16(&r), an = rbuf_u16(&r), ns = rbuf_u16(&r), ar = rbuf_u16(&r);
@@ -78,7 +101,8 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
         uint16_t type = rbuf_u16(&r), cls = rbuf_u16(&r);
         uint32_t ttl = rbuf_u32(&r);
         uint16_t rdlen = rbuf_u16(&r);
-        if (r.err || !rbuf_take(&r, rdlen))
+        const uint8_t *rdata = rbuf_take(&r, rdlen);
+        if (r.err || !rdata)
             return DNS_R_FORMERR;
         if (type == DNS_T_OPT) {
             if (i < ns || q->edns || !root)
@@ -87,6 +111,8 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
             q->edns_size = cls < DNS_UDP_MIN ? DNS_UDP_MIN : cls;
             q->edns_version = (uint8_t)(ttl >> 16);
             q->edns_do = (ttl & 0x8000) != 0;
+            if (parse_options(rdata, rdlen, q) < 0)
+                return DNS_R_FORMERR;
         }
     }
     if (rbuf_left(&r) != 0)
@@ -113,13 +139,21 @@ void dns_write_header(struct wbuf *w, const uint8_t *pkt, const struct dns_query
         wbuf_bytes(w, pkt + DNS_HEADER_SIZE, q->question_end - DNS_HEADER_SIZE);
 }
 
-void dns_write_opt(struct wbuf *w, int rcode)
+void dns_write_opt(struct wbuf *w, int rcode, const uint8_t *cookie)
 {
+    enum { COOKIE_LEN = DNS_COOKIE_CLIENT + DNS_COOKIE_SERVER };
     wbuf_u8(w, 0);
     wbuf_u16(w, DNS_T_OPT);
     wbuf_u16(w, DNS_EDNS_DEFAULT);
     wbuf_u32(w, (uint32_t)((rcode >> 4) & 0xff) << 24); /* ext rcode, version 0, no DO */
-    wbuf_u16(w, 0);
+    if (cookie) {
+        wbuf_u16(w, 4 + COOKIE_LEN);
+        wbuf_u16(w, DNS_OPT_COOKIE);
+        wbuf_u16(w, COOKIE_LEN);
+        wbuf_bytes(w, cookie, COOKIE_LEN);
+    } else {
+        wbuf_u16(w, 0);
+    }
     if (!w->err)
         wbuf_put_u16_at(w, 10, (uint16_t)((w->data[10] << 8 | w->data[11]) + 1));
 }
@@ -130,8 +164,26 @@ size_t dns_write_error(uint8_t *out, size_t cap, const uint8_t *pkt, const struc
     struct wbuf w = wbuf_make(out, cap);
     dns_write_header(&w, pkt, q, 0, rcode);
     if (q->edns || rcode == DNS_R_BADVERS)
-        dns_write_opt(&w, rcode);
+        dns_write_opt(&w, rcode, NULL);
     return w.err ? 0 : w.len;
+}
+
+size_t dns_make_truncated(uint8_t *ans, size_t len)
+{
+    if (len < DNS_HEADER_SIZE)
+        return len;
+    size_t end = DNS_HEADER_SIZE;
+    if (ans[4] | ans[5]) {
+        /* our own question copy: plain labels, then type and class */
+        while (end < len && ans[end])
+            end += 1u + ans[end];
+        end += 1 + 4;
+        if (end > len)
+            return len; /* not ours after all: leave it as it is */
+    }
+    ans[2] |= DNS_F_TC >> 8;
+    memset(ans + 6, 0, 6); /* no answer, authority or additional records */
+    return end;
 }
 
 int dns_name_from_text(const char *text, size_t len, uint8_t out[DNS_MAX_NAME + 1])

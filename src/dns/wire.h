@@ -56,7 +56,11 @@ struct dns_query {
     uint8_t edns_version;
     bool edns_do;
     uint16_t edns_size;      /* requestor's UDP payload size (>= 512) */
+    uint8_t cookie_len;      /* RFC 7873 COOKIE option: 0 none, 8 client only, 16..40 both */
+    uint8_t cookie[40];      /* client cookie (8 bytes), then the server cookie if any */
 };
+
+enum { DNS_OPT_COOKIE = 10, DNS_COOKIE_CLIENT = 8, DNS_COOKIE_SERVER = 16 };
 
 enum dns_parse_result {
     DNS_PARSE_OK = 0,
@@ -79,8 +83,21 @@ void dns_write_header(struct wbuf *w, const uint8_t *pkt, const struct dns_query
 size_t dns_write_error(uint8_t *out, size_t cap, const uint8_t *pkt, const struct dns_query *q,
                        int rcode);
 
-/// Append an OPT record advertising our payload size (and extended rcode bits).
-void dns_write_opt(struct wbuf *w, int rcode);
+/// Append an OPT record advertising our payload size (and extended rcode bits),
+/// with a COOKIE option when cookie is not NULL (client cookie + server cookie,
+/// 8 + DNS_COOKIE_SERVER bytes). Adds 11 bytes, 39 with the cookie.
+void dns_write_opt(struct wbuf *w, int rcode, const uint8_t *cookie);
+
+/// Room dns_write_opt needs for an answer to q.
+static inline size_t dns_opt_size(const struct dns_query *q)
+{
+    return q->edns ? 11 + (q->cookie_len ? 4 + DNS_COOKIE_CLIENT + DNS_COOKIE_SERVER : 0) : 0;
+}
+
+/// Turn an answer we wrote into a bare truncated one in place: TC=1, no
+/// records, the question kept, no OPT. Never longer than the query it answers
+/// (whose header and question it copies). Returns the new length.
+size_t dns_make_truncated(uint8_t *ans, size_t len);
 
 /// Convert a text domain name ("bl.example.com", trailing dot optional) into
 /// lowercased wire form. Returns the wire length, or -1 if invalid.

@@ -14,6 +14,9 @@
  */
 #include "zone.h"
 
+#include "common/siphash.h"
+#include <time.h>
+
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <stdlib.h>
@@ -390,9 +393,9 @@ static size_t finish_ar(struct dns_answer *a, const struct dns_query *q, uint16_
     wbuf_put_u16_at(w, 2, (uint16_t)((w->data[2] << 8 | w->data[3]) | (rcode & 0xf)));
     set_counts(w, a->ancount, ns, ar);
     if (q->edns) {
-        /* room for OPT (11 bytes) was reserved by shrinking the cap */
-        w->cap += 11;
-        dns_write_opt(w, rcode);
+        /* room for OPT was reserved by shrinking the cap */
+        w->cap += dns_opt_size(q);
+        dns_write_opt(w, rcode, a->cookie);
     }
     return w->err ? 0 : w->len;
 }
@@ -436,11 +439,67 @@ static void fmt_peer(const struct sockaddr_storage *peer, char *out, size_t cap)
         inet_ntop(AF_INET6, &((const struct sockaddr_in6 *)peer)->sin6_addr, out, (socklen_t)cap);
 }
 
+/* The hashed input of a server cookie (RFC 9018 4.4): client cookie, then
+ * version, reserved and timestamp, then the client's address. */
+static uint64_t cookie_hash(const uint8_t secret[16], const uint8_t client[8], const uint8_t head[8],
+                            const struct sockaddr_storage *peer)
+{
+    uint8_t msg[8 + 8 + 16];
+    memcpy(msg, client, 8);
+    memcpy(msg + 8, head, 8);
+    size_t n = 16;
+    if (peer->ss_family == AF_INET) {
+        memcpy(msg + n, &((const struct sockaddr_in *)peer)->sin_addr, 4);
+        n += 4;
+    } else if (peer->ss_family == AF_INET6) {
+        memcpy(msg + n, &((const struct sockaddr_in6 *)peer)->sin6_addr, 16);
+        n += 16;
+    }
+    return siphash24(secret, msg, n);
+}
+
+void dns_cookie_make(const uint8_t secret[16], const uint8_t client[8],
+                     const struct sockaddr_storage *peer, uint32_t now, uint8_t server[16])
+{
+    uint8_t head[8] = {1, 0, 0, 0, (uint8_t)(now >> 24), (uint8_t)(now >> 16), (uint8_t)(now >> 8),
+                       (uint8_t)now};
+    uint64_t h = cookie_hash(secret, client, head, peer);
+    memcpy(server, head, 8);
+    for (int i = 0; i < 8; i++)
+        server[8 + i] = (uint8_t)(h >> (8 * i)); /* little-endian, as SipHash's output */
+}
+
+bool dns_cookie_valid(const uint8_t secret[16], const struct dns_query *q,
+                      const struct sockaddr_storage *peer, uint32_t now)
+{
+    if (q->cookie_len != DNS_COOKIE_CLIENT + DNS_COOKIE_SERVER)
+        return false;
+    const uint8_t *sc = q->cookie + DNS_COOKIE_CLIENT;
+    if (sc[0] != 1)
+        return false;
+    uint32_t t = (uint32_t)sc[4] << 24 | (uint32_t)sc[5] << 16 | (uint32_t)sc[6] << 8 | sc[7];
+    /* serial-number arithmetic, as the RFC: older than 1 h or over 5 min ahead fails */
+    int32_t age = (int32_t)(now - t);
+    if (age > 3600 || age < -300)
+        return false;
+    uint64_t h = cookie_hash(secret, q->cookie, sc, peer);
+    uint8_t want[8];
+    for (int i = 0; i < 8; i++)
+        want[i] = (uint8_t)(h >> (8 * i));
+    /* constant time: the comparison must not tell how many bytes matched */
+    uint8_t diff = 0;
+    for (int i = 0; i < 8; i++)
+        diff |= (uint8_t)(want[i] ^ sc[8 + i]);
+    return diff == 0;
+}
+
 size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t len, uint8_t *out,
                         size_t outcap, bool tcp, const struct sockaddr_storage *peer,
-                        struct dns_stats *st)
+                        struct dns_stats *st, bool *verified)
 {
     struct dns_query q;
+    if (verified)
+        *verified = false;
     st->queries++;
     st->bytes_in += len;
     int pr = dns_query_parse(pkt, len, &q);
@@ -460,7 +519,23 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
     if (limit > outcap)
         limit = outcap;
     struct dns_answer a = {.q = &q};
-    a.w = wbuf_make(out, limit - (q.edns ? 11 : 0));
+    uint8_t cookie[DNS_COOKIE_CLIENT + DNS_COOKIE_SERVER];
+    if (q.cookie_len && cfg->cookies && q.edns) {
+        uint32_t now = (uint32_t)time(NULL);
+        if (q.cookie_len > DNS_COOKIE_CLIENT && dns_cookie_valid(cfg->cookie_secret, &q, peer, now)) {
+            st->cookie_valid++;
+            if (verified)
+                *verified = true;
+        } else {
+            st->cookie_new++;
+        }
+        memcpy(cookie, q.cookie, DNS_COOKIE_CLIENT);
+        dns_cookie_make(cfg->cookie_secret, q.cookie, peer, now, cookie + DNS_COOKIE_CLIENT);
+        a.cookie = cookie;
+    } else {
+        q.cookie_len = 0; /* cookies off: no room for one in the OPT record */
+    }
+    a.w = wbuf_make(out, limit - dns_opt_size(&q));
     dns_write_header(&a.w, pkt, &q, 0, 0);
     if (a.w.err) {
         st->dropped++;
@@ -713,7 +788,7 @@ void dns_config_prepare(struct dns_config *cfg)
             memcpy(pkt + 12, ns->name[k], nl + 1);
             size_t len = 12 + nl + 1;
             pkt[len++] = 0, pkt[len++] = DNS_T_A, pkt[len++] = 0, pkt[len++] = DNS_C_IN;
-            size_t n = dns_answer_query(cfg, pkt, len, out, DNS_TCP_MAX, true, NULL, st);
+            size_t n = dns_answer_query(cfg, pkt, len, out, DNS_TCP_MAX, true, NULL, st, NULL);
             if (n < 12 || (out[3] & 0xf) != DNS_R_NOERROR)
                 continue;
             struct rbuf r = rbuf_make(out, n);

@@ -70,6 +70,8 @@ struct dns_config {
     bool lazy;                        /* -a: no NS in the authority section */
     enum version_mode version;
     uint16_t max_udp;                 /* largest UDP answer we send (EDNS) */
+    bool cookies;                     /* answer RFC 7873 cookies (server side) */
+    uint8_t cookie_secret[16];        /* SipHash key for server cookies (RFC 9018) */
     /* Reload bookkeeping for reports (report.h): dataset loads attempted and
      * the ones that failed, since start. Kept by dns_config_reload() on the
      * main thread, carried over to every new config; not used to answer. */
@@ -110,12 +112,25 @@ bool comb_accepts(const struct dataset *ds, const struct ds_query *dq,
 enum acl_action acl_check(const struct dataset *ds, const struct sockaddr_storage *peer,
                           const struct ds_value **value, uint32_t *ttl);
 
-/// Answer one query packet. `limit` is the transport's size limit (0 = UDP:
-/// 512 or the EDNS size up to cfg->max_udp). Returns the answer length, or 0
-/// when nothing must be sent (a response packet, an ACL "ignore").
+/// Answer one query packet into out[0..outcap): over UDP (tcp false) no
+/// larger than 512 or the EDNS size, up to cfg->max_udp. Returns the answer
+/// length, or 0 when nothing must be sent (a response packet, an ACL
+/// "ignore"). *verified (if not NULL) is set when the query carried a valid
+/// server cookie of ours (RFC 7873: the client proved its address).
 size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t len, uint8_t *out,
                         size_t outcap, bool tcp, const struct sockaddr_storage *peer,
-                        struct dns_stats *st);
+                        struct dns_stats *st, bool *verified);
+
+/// Server cookie (RFC 9018 format: version 1, 3 reserved bytes, timestamp,
+/// SipHash-2-4 of client cookie, those 8 bytes and the client address) for
+/// client cookie `client` at time `now` (seconds since the epoch).
+void dns_cookie_make(const uint8_t secret[16], const uint8_t client[8],
+                     const struct sockaddr_storage *peer, uint32_t now, uint8_t server[16]);
+
+/// Is the query's server cookie one we made for this client and address, no
+/// older than an hour and at most 5 minutes in the future (RFC 9018 4.3)?
+bool dns_cookie_valid(const uint8_t secret[16], const struct dns_query *q,
+                      const struct sockaddr_storage *peer, uint32_t now);
 
 /// The SOA a zone answers with (its first dataset with $SOA), or NULL.
 const struct ds_soa *dns_zone_soa(const struct zone *z);

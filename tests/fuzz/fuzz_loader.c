@@ -219,7 +219,7 @@ static void ask(const struct dns_config *cfg, const char *name, uint16_t qtype, 
     if (len == 0)
         return;
     size_t cap = tcp ? DNS_TCP_MAX : 4096;
-    size_t n = dns_answer_query(cfg, pkt, len, out, cap, tcp, peer, &st);
+    size_t n = dns_answer_query(cfg, pkt, len, out, cap, tcp, peer, &st, NULL);
     fz_check_answer(pkt, len, out, n, cap, tcp, cfg->max_udp);
 }
 

@@ -230,10 +230,13 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     cfg->version = (enum version_mode)((id_hi >> 1) & 3) == 3 ? VERSION_FULL
                                                                : (enum version_mode)((id_hi >> 1) & 3);
     cfg->max_udp = max_udp_choice[(id_hi >> 3) & 3];
+    cfg->cookies = (id_hi >> 5) & 1; /* RFC 7873 answers on half the inputs */
+    memset(cfg->cookie_secret, 0x5a, sizeof cfg->cookie_secret);
 
     for (int tcp = 0; tcp < 2; tcp++) {
         size_t cap = tcp ? DNS_TCP_MAX : 4096;
-        size_t n = dns_answer_query(cfg, data, size, out, cap, tcp, &peer, &st);
+        bool verified;
+        size_t n = dns_answer_query(cfg, data, size, out, cap, tcp, &peer, &st, &verified);
         fz_check_answer(data, size, out, n, cap, tcp, cfg->max_udp);
     }
     return 0;

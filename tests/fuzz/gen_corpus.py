@@ -134,6 +134,14 @@ def query_seeds():
     s["edns-version1"] = q("2.0.0.127.bl.example", "A", edns=1)
     s["edns-cookie"] = q("2.0.0.127.bl.example", "A", edns=0,
                          options=[dns.edns.GenericOption(10, b"\x01" * 8)])
+    # client + server cookie (RFC 9018 layout: version 1, reserved, time, hash)
+    s["edns-cookie-both"] = q("2.0.0.127.bl.example", "A", edns=0, options=[
+        dns.edns.GenericOption(10, b"\x01" * 8 + b"\x01\x00\x00\x00\x65\x00\x00\x00" + b"\x02" * 8)])
+    s["edns-cookie-bad-length"] = q("2.0.0.127.bl.example", "A", edns=0,
+                                    options=[dns.edns.GenericOption(10, b"\x01" * 12)])
+    s["edns-cookie-twice"] = q("2.0.0.127.bl.example", "A", edns=0,
+                               options=[dns.edns.GenericOption(10, b"\x01" * 8),
+                                        dns.edns.GenericOption(10, b"\x02" * 8)])
     s["edns-ecs"] = q("2.0.0.127.bl.example", "A", edns=0,
                       options=[dns.edns.ECSOption("192.0.2.0", 24)])
     s["notify"] = q("bl.example", "SOA", opcode=dns.opcode.NOTIFY)

@@ -97,7 +97,7 @@ static inline void tu_ask(const struct dns_config *cfg, const char *name, uint16
     struct sockaddr_in *sin = (struct sockaddr_in *)&peer;
     sin->sin_family = AF_INET;
     sin->sin_addr.s_addr = htonl(0x7f000001);
-    a->len = dns_answer_query(cfg, q, ql, a->pkt, sizeof a->pkt, tcp, &peer, &st);
+    a->len = dns_answer_query(cfg, q, ql, a->pkt, sizeof a->pkt, tcp, &peer, &st, NULL);
     a->rcode = a->len >= 12 ? a->pkt[3] & 0xf : -1;
     a->aa = a->len >= 12 && (a->pkt[2] & 0x04);
     a->tc = a->len >= 12 && (a->pkt[2] & 0x02);
