@@ -104,7 +104,7 @@ def rrl_pending():
     its usage text): the targets it cannot meet yet are expected failures."""
     try:
         r = subprocess.run([RAMPART, "-h"], capture_output=True, text=True, timeout=10)
-    except OSError:
+    except (OSError, subprocess.SubprocessError):
         return False        # no binary: the phases fail and say why
     return "--rrl" not in r.stdout + r.stderr
 
@@ -379,7 +379,8 @@ def attack_cell(phase, a):
         return (f"{a['opens']:,} opens, {a['max_open']:,} open at most, "
                 f"{a['closed_by_server']:,} closed by server, {a['refused']:,} refused, "
                 f"{a['open_at_end']:,} held to the end")
-    return (f"{k(a['rate_pps'])} q/s from {a['sources']:,} sources; "
+    return (f"{k(a['rate_pps'])} q/s from {a['sources']:,} sources "
+            f"({a['rate_pps'] / a['sources']:,.0f} each); "
             f"{k(a['recv_pkts'])} answers ({k(a['tc_pkts'])} TC)")
 
 
@@ -391,7 +392,7 @@ def failures_cell(lg):
     return text
 
 
-def report(results, rrl_note, command):
+def report(results, rrl_note, command, datadir):
     info = machine_info()
     lines = [
         "## Flood proof: rampart-dnsbl and rbldnsd under attack",
@@ -400,13 +401,15 @@ def report(results, rrl_note, command):
         f"Machine: {info['cpus']} CPUs ({info['model']}), Linux {info['kernel']}; "
         f"{info['date']}. Each phase ran {SECONDS:g} s per server.",
         "",
-        "Servers (same data: a small ip4set zone, 10.1.0.0/16 listed, with $SOA and $NS):",
+        "Servers (same data, $DATA/bl: a small ip4set zone, 10.1.0.0/16 listed, with $SOA "
+        "and $NS; each run on a free port):",
         "",
     ]
     for name in SERVERS:
         argv = next((r[name]["argv"] for r in results.values() if name in r), None)
         if argv:
-            lines.append(f"- {name}: `{' '.join(argv)}`")
+            text = " ".join(shlex.quote(a) for a in argv).replace(ROOT + "/", "")
+            lines.append(f"- {name}: `{text.replace(datadir, '$DATA')}`")
     lines += [
         f"- rbldnsd is Debian's {info['rbldnsd']}; it has no TCP at all.",
     ]
@@ -518,7 +521,7 @@ def flood(pytestconfig):
     if run.results:
         command = os.environ.get("FLOOD_COMMAND") or \
             f"FLOOD_SECONDS={SECONDS:g} /usr/bin/python3 -m pytest tests/flood"
-        text = report(run.results, rrl_note(), command)
+        text = report(run.results, rrl_note(), command, d)
         os.makedirs(OUT, exist_ok=True)
         path = os.path.join(OUT, "flood.md")
         with open(path, "w") as f:
