@@ -15,7 +15,7 @@ DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev \
 BENCH_DEPS := nsd knot dnsperf util-linux procps
 
 .PHONY: all build deps bench-deps run test test-unit test-integration test-asan \
-        bench fuzz clean
+        bench bench-flood fuzz clean
 
 all: build
 
@@ -49,6 +49,11 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 
 bench: bench-deps build
 	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/run.sh
+	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/flood.sh
+
+# The flood proof alone, with the long phases of `make bench`.
+bench-flood: deps build
+	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/flood.sh
 
 fuzz: deps
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
