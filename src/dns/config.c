@@ -140,7 +140,7 @@ void dns_config_free_all(struct dns_config *cfg)
     if (!cfg)
         return;
     for (int i = 0; i < cfg->nall; i++)
-        dataset_free(cfg->all[i]);
+        dataset_release(cfg->all[i]);
     dns_config_free(cfg);
 }
 
@@ -230,7 +230,7 @@ int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool for
         struct dns_config *prev = srv ? dns_server_publish(srv, n) : *cfgp;
         *cfgp = n;
         dns_config_free(prev);
-        dataset_free(old);
+        dataset_release(old); /* freed now, or by the last transfer still reading it */
         reloaded++;
     }
     if (reloaded || failures)

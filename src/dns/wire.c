@@ -234,6 +234,14 @@ int dns_name_to_text(const uint8_t *wire, char *out, size_t cap)
     return (int)n;
 }
 
+int dns_name_len(const uint8_t *wire)
+{
+    int n = 0;
+    while (wire[n])
+        n += wire[n] + 1;
+    return n + 1;
+}
+
 int dns_name_labels(const uint8_t *wire)
 {
     int n = 0;

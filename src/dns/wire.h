@@ -107,6 +107,9 @@ int dns_name_from_text(const char *text, size_t len, uint8_t out[DNS_MAX_NAME + 
 /// (the root is ""). Returns the text length or -1 if out is too small.
 int dns_name_to_text(const uint8_t *wire, char *out, size_t cap);
 
+/// Length of an uncompressed wire name, its root byte included.
+int dns_name_len(const uint8_t *wire);
+
 /// Number of labels in a wire name (not counting the root).
 int dns_name_labels(const uint8_t *wire);
 

@@ -160,8 +160,26 @@ void dns_config_free_all(struct dns_config *cfg);
 /// Free a config (not its datasets: they may be shared with the next config).
 void dns_config_free(struct dns_config *cfg);
 
-/// Write every zone in BIND format (-d).
+/// Write every zone in BIND format (-d): dns_zone_walk()'s records as text.
 void dns_config_dump(const struct dns_config *cfg, FILE *out);
+
+/// Where a walk of a zone's records stands (all zero: the start).
+struct zone_pos {
+    uint32_t phase;                   /* 0 SOA, 1 NS, 2 datasets, 3 done */
+    uint32_t ns;
+    uint32_t ds;
+    struct ds_pos dp;
+};
+
+/// The records of a zone, as -d writes them and AXFR sends them: the SOA
+/// ($SOA of the first dataset with one), the NS records, then each dataset's
+/// records (dataset.h, ds_type.walk), from *pos; stops before a record that
+/// emit refuses. Returns true when every record was given. The datasets must
+/// stay alive meanwhile (hold them: dataset_hold()). Costs O(records given).
+bool dns_zone_walk(const struct zone *z, struct zone_pos *pos, ds_emit_fn emit, void *ctx);
+
+/// The TTL -d and zone transfers give the zone's SOA record.
+uint32_t dns_zone_soa_ttl(const struct zone *z);
 
 extern const char *dns_version_string;
 
