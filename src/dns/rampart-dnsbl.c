@@ -42,6 +42,7 @@
 #include "control.h"
 #include "dataset.h"
 #include "server.h"
+#include "xfr.h"
 #include "zone.h"
 
 struct options {
@@ -113,6 +114,11 @@ static void usage(FILE *out)
             "  (default: random at start)\n"
             " --metrics ADDR:PORT - serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             " --control PATH - answer stats, zones, reload, version on this Unix socket\n"
+            " --xfr-allow ADDR[/LEN] - allow zone transfers (AXFR, IXFR) to this network\n"
+            "  (repeatable)\n"
+            " --tsig-key NAME:hmac-sha256:BASE64 - a TSIG key: requests signed with it may\n"
+            "  transfer any zone (repeatable; visible in ps: prefer --tsig-keyfile)\n"
+            " --tsig-keyfile PATH - read TSIG keys, one NAME:hmac-sha256:BASE64 a line\n"
             "rampart-dnsbl version %s\n",
             RAMPART_VERSION, RAMPART_VERSION);
 }
@@ -282,7 +288,39 @@ enum {
     OPT_TCP_PER_CLIENT = 256, OPT_TCP_LIFETIME, OPT_TCP_QUERY, OPT_TCP_PIPELINE, OPT_RRL,
     OPT_RRL_RATE, OPT_RRL_NX, OPT_RRL_ERR, OPT_RRL_COOKIE, OPT_RRL_P4, OPT_RRL_P6, OPT_RRL_BURST,
     OPT_RRL_SLIP, OPT_RRL_TABLE, OPT_RRL_EXEMPT, OPT_COOKIES, OPT_COOKIE_SECRET,
+    /* zone transfer (parse_xfr_option) */
+    OPT_XFR_ALLOW = 512, OPT_TSIG_KEY, OPT_TSIG_KEYFILE,
 };
+
+/* The zone transfer options. Returns 0, or -1 after logging what is wrong. */
+static int parse_xfr_option(int c, const char *name, const char *arg, struct xfr_config *xc)
+{
+    char err[200] = "bad value";
+    switch (c) {
+    case OPT_XFR_ALLOW:
+        if (xfr_allow_parse(xc, arg, err, sizeof err) < 0)
+            break;
+        return 0;
+    case OPT_TSIG_KEY: {
+        struct tsig_key k;
+        if (tsig_key_parse(arg, &k, err, sizeof err) < 0)
+            break;
+        if (tsig_keys_add(&xc->keys, &k) < 0) {
+            snprintf(err, sizeof err, "out of memory");
+            break;
+        }
+        return 0;
+    }
+    case OPT_TSIG_KEYFILE:
+        if (tsig_keys_load(&xc->keys, arg, err, sizeof err) < 0)
+            break;
+        return 0;
+    }
+    /* never the value of a key option: it holds a secret */
+    log_error("event=bad-option option=--%s value=\"%s\" error=\"%s\"", name,
+              c == OPT_TSIG_KEY ? "(secret)" : arg, err);
+    return -1;
+}
 
 static int on_off(const char *arg, bool *out)
 {
@@ -440,6 +478,7 @@ int main(int argc, char **argv)
     rrl_config_default(&rrlc);
     struct dns_config cookie_cfg = {.cookies = true};  /* holds the cookie options until cfg exists */
     bool secret_given = false;
+    static struct xfr_config xfrc; /* lives as long as the process: configs point at it */
     log_init("rampart-dnsbl", LOG_LVL_INFO);
     /* long only: letters outside the short-option string (values from 256 on
      * are the defense options, handled by parse_defense_option()) */
@@ -468,12 +507,20 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"metrics", required_argument, NULL, OPT_METRICS},
         {"control", required_argument, NULL, OPT_CONTROL},
+        {"xfr-allow", required_argument, NULL, OPT_XFR_ALLOW},
+        {"tsig-key", required_argument, NULL, OPT_TSIG_KEY},
+        {"tsig-keyfile", required_argument, NULL, OPT_TSIG_KEYFILE},
         {NULL, 0, NULL, 0},
     };
     const char **binds = NULL;
     int nbinds = 0;
     int c, li = -1;
     while ((c = getopt_long(argc, argv, "u:r:w:b:46t:c:eqp:l:s:nfdvaACx:X:hD", longopts, &li)) != -1) {
+        if (c >= OPT_XFR_ALLOW) {
+            if (parse_xfr_option(c, longopts[li].name, optarg, &xfrc) < 0)
+                return 1;
+            continue;
+        }
         if (c >= OPT_TCP_PER_CLIENT) {
             if (parse_defense_option(c, longopts[li].name, optarg, &srv, &rrlc, &cookie_cfg) < 0)
                 return 1;
@@ -565,6 +612,7 @@ int main(int argc, char **argv)
     if (!cfg)
         return 1;
     cfg->lazy = o.lazy;
+    cfg->xfr = &xfrc;
     cfg->version = o.version_level >= 2 ? VERSION_REFUSE : (enum version_mode)o.version_level;
     cfg->cookies = cookie_cfg.cookies;
     if (secret_given)
@@ -741,6 +789,7 @@ int main(int argc, char **argv)
     dns_server_stop(&srv);
     log_info("event=stopped");
     dns_config_free_all(cfg);
+    xfr_config_free(&xfrc);
     free(binds);
     return 0;
 }

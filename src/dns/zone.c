@@ -23,6 +23,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "xfr.h"
 
 const char *dns_version_string = "rampart-dnsbl " RAMPART_VERSION;
 
@@ -512,6 +513,13 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
         size_t n = dns_write_error(out, outcap, pkt, &q, pr);
         st->bytes_out += n;
         return n;
+    }
+    if (q.tsig) {
+        /* signed (a secondary's SOA check): verified, answered without the
+         * TSIG record by a call back here, and signed (xfr.c) */
+        st->queries--;
+        st->bytes_in -= len;
+        return xfr_answer_signed(cfg, pkt, len, out, outcap, tcp, peer, st);
     }
     size_t limit = DNS_TCP_MAX;
     if (!tcp)

@@ -61,6 +61,8 @@ struct zone {
 
 enum version_mode { VERSION_FULL = 0, VERSION_NAME_ONLY = 1, VERSION_REFUSE = 2 };
 
+struct xfr_config;
+
 struct dns_config {
     struct zone *zones;
     int nzones;
@@ -76,6 +78,8 @@ struct dns_config {
      * the ones that failed, since start. Kept by dns_config_reload() on the
      * main thread, carried over to every new config; not used to answer. */
     uint64_t loads, load_failures;
+    /* zone transfer settings and TSIG keys (xfr.h), owned by main; NULL: none */
+    const struct xfr_config *xfr;
 };
 
 /// Per-worker counters; summed on read. Zone counters are indexed by zone->index.
