@@ -41,6 +41,7 @@
 #include "common/util.h"
 #include "control.h"
 #include "dataset.h"
+#include "notify.h"
 #include "server.h"
 #include "xfr.h"
 #include "zone.h"
@@ -119,6 +120,8 @@ static void usage(FILE *out)
             " --tsig-key NAME:hmac-sha256:BASE64 - a TSIG key: requests signed with it may\n"
             "  transfer any zone (repeatable; visible in ps: prefer --tsig-keyfile)\n"
             " --tsig-keyfile PATH - read TSIG keys, one NAME:hmac-sha256:BASE64 a line\n"
+            " --notify ADDR[/PORT][,zone=NAME][,key=KEYNAME] - send DNS NOTIFY to this\n"
+            "  secondary when a zone (every zone, or NAME) changes (repeatable)\n"
             "rampart-dnsbl version %s\n",
             RAMPART_VERSION, RAMPART_VERSION);
 }
@@ -289,8 +292,10 @@ enum {
     OPT_RRL_RATE, OPT_RRL_NX, OPT_RRL_ERR, OPT_RRL_COOKIE, OPT_RRL_P4, OPT_RRL_P6, OPT_RRL_BURST,
     OPT_RRL_SLIP, OPT_RRL_TABLE, OPT_RRL_EXEMPT, OPT_COOKIES, OPT_COOKIE_SECRET,
     /* zone transfer (parse_xfr_option) */
-    OPT_XFR_ALLOW = 512, OPT_TSIG_KEY, OPT_TSIG_KEYFILE,
+    OPT_XFR_ALLOW = 512, OPT_TSIG_KEY, OPT_TSIG_KEYFILE, OPT_NOTIFY,
 };
+
+static struct notify_targets notify_targets; /* --notify */
 
 /* The zone transfer options. Returns 0, or -1 after logging what is wrong. */
 static int parse_xfr_option(int c, const char *name, const char *arg, struct xfr_config *xc)
@@ -313,6 +318,10 @@ static int parse_xfr_option(int c, const char *name, const char *arg, struct xfr
     }
     case OPT_TSIG_KEYFILE:
         if (tsig_keys_load(&xc->keys, arg, err, sizeof err) < 0)
+            break;
+        return 0;
+    case OPT_NOTIFY:
+        if (notify_target_parse(&notify_targets, arg, err, sizeof err) < 0)
             break;
         return 0;
     }
@@ -510,6 +519,7 @@ int main(int argc, char **argv)
         {"xfr-allow", required_argument, NULL, OPT_XFR_ALLOW},
         {"tsig-key", required_argument, NULL, OPT_TSIG_KEY},
         {"tsig-keyfile", required_argument, NULL, OPT_TSIG_KEYFILE},
+        {"notify", required_argument, NULL, OPT_NOTIFY},
         {NULL, 0, NULL, 0},
     };
     const char **binds = NULL;
@@ -734,6 +744,8 @@ int main(int argc, char **argv)
     }
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
     atomic_store(&srv.cfg, cfg);
+    if (notify_targets.n && !(srv.notify = dns_notify_start(&notify_targets, &xfrc.keys)))
+        return 1;
     if (dns_server_start(&srv) < 0)
         return 1;
     if (o.quiet)
@@ -741,6 +753,11 @@ int main(int argc, char **argv)
     dns_control_update(ctl, cfg);
     if (dns_control_start(ctl, &srv) < 0)
         return 1;
+    for (int i = 0; srv.notify && i < cfg->nzones; i++)
+        dns_notify_zone(srv.notify, &cfg->zones[i]); /* secondaries may have missed changes */
+    if (xfrc.nallow || xfrc.keys.n || notify_targets.n)
+        log_info("event=xfr allow_networks=%d tsig_keys=%d notify_targets=%d", xfrc.nallow,
+                 xfrc.keys.n, notify_targets.n);
     log_info("event=started version=%s zones=%d datasets=%d threads=%d load_seconds=%.3f",
              RAMPART_VERSION, cfg->nzones, cfg->nall, srv.nworkers, (double)(util_now_ns() - t0) / 1e9);
 
@@ -787,6 +804,8 @@ int main(int argc, char **argv)
     if (o.statsfile)
         write_stats_line(&srv, cfg, o.statsfile, &prev, true);
     dns_server_stop(&srv);
+    dns_notify_stop(srv.notify);
+    notify_targets_free(&notify_targets);
     log_info("event=stopped");
     dns_config_free_all(cfg);
     xfr_config_free(&xfrc);

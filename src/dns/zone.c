@@ -573,6 +573,14 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
     }
     /* meta types (TSIG, IXFR, AXFR, MAILB, MAILA) and the range above ANY:
      * not implemented, as rbldnsd, whatever the zone */
+    if (q.qtype == DNS_T_IXFR && !tcp) {
+        /* RFC 1995 section 2: IXFR over UDP may be answered "use TCP"; a
+         * truncated answer says that to every client library */
+        dns_write_header(&a.w, pkt, &q, DNS_F_AA | DNS_F_TC, 0);
+        n = finish(&a, &q, 0, DNS_R_NOERROR);
+        rcode = DNS_R_NOERROR;
+        goto done;
+    }
     if (q.qtype >= 250 && q.qtype != DNS_T_ANY) {
         n = finish(&a, &q, 0, DNS_R_NOTIMP);
         rcode = DNS_R_NOTIMP;
