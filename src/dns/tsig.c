@@ -231,8 +231,10 @@ int tsig_find(const uint8_t *m, size_t len, struct tsig_rr *rr)
         if (len - pos < rdlen)
             return -1;
         if (type == DNS_T_TSIG) {
-            if (i != total - 1 || i < an + ns || cls != DNS_C_ANY)
-                return -1; /* RFC 8945 5.1: only the last additional record */
+            /* RFC 8945 4.2 and 5.1: class ANY, TTL 0, the last additional record */
+            if (i != total - 1 || i < an + ns || cls != DNS_C_ANY || get16(m + pos - 6) ||
+                get16(m + pos - 4))
+                return -1;
             size_t end = pos + rdlen, p = pos;
             memcpy(rr->name, name, sizeof rr->name);
             rr->at = start;

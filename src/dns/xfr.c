@@ -419,6 +419,11 @@ size_t xfr_next(struct xfr_session *s, uint8_t *out, size_t cap)
     return n;
 }
 
+bool xfr_complete(const struct xfr_session *s)
+{
+    return s->complete;
+}
+
 void xfr_end(struct xfr_session *s)
 {
     if (!s)

@@ -122,6 +122,9 @@ enum xfr_begin_result xfr_begin(const struct xfr_config *xc, const struct dns_co
 /// cut by a journal error: then the log says so).
 size_t xfr_next(struct xfr_session *s, uint8_t *out, size_t cap);
 
+/// Did the session send its last message (the closing SOA)?
+bool xfr_complete(const struct xfr_session *s);
+
 /// End a session (complete or not), log it, drop its holds.
 void xfr_end(struct xfr_session *s);
 
