@@ -430,11 +430,13 @@ static size_t put_tsig(uint8_t *msg, size_t len, size_t cap, const uint8_t *keyn
     wbuf_bytes(&w, t, 6);
     wbuf_u16(&w, fudge);
     wbuf_u16(&w, mac_len);
-    wbuf_bytes(&w, mac, mac_len);
+    if (mac_len) /* an unsigned error has no MAC (and memcpy from NULL is undefined) */
+        wbuf_bytes(&w, mac, mac_len);
     wbuf_u16(&w, orig_id);
     wbuf_u16(&w, error);
     wbuf_u16(&w, other_len);
-    wbuf_bytes(&w, other, other_len);
+    if (other_len)
+        wbuf_bytes(&w, other, other_len);
     wbuf_put_u16_at(&w, rdlen_at, (uint16_t)(w.len - rdlen_at - 2));
     if (w.err)
         return 0;
