@@ -11,9 +11,15 @@
  * before reading any data; refuses to keep running as root.
  *
  * Threads: main (signals, reload checks, statistics), one UDP worker per core,
- * one TCP thread, and with --metrics or --control one thread serving the
- * operator (Prometheus text over HTTP, JSON on a Unix socket: control.h). Data is reloaded beside the served copy and swapped in
- * atomically, one dataset at a time, so answering never stops.
+ * one TCP thread (which also writes zone transfers: xfr.h), with --notify one
+ * thread sending NOTIFY to secondaries (notify.h), and with --metrics or
+ * --control one thread serving the operator (Prometheus text over HTTP, JSON
+ * on a Unix socket: control.h). Data is reloaded beside the served copy and
+ * swapped in atomically, one dataset at a time, so answering never stops.
+ *
+ * Zone transfer (RFC 5936 AXFR, RFC 1995 IXFR, RFC 1996 NOTIFY, RFC 8945
+ * TSIG) lets NSD, Knot or BIND secondaries mirror the zones; transfers are
+ * allowed by --xfr-allow networks and --tsig-key/--tsig-keyfile keys only.
  *
  * Logs: key=value lines to stderr, or syslog once daemonized.
  */
