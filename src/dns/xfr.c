@@ -353,12 +353,16 @@ size_t xfr_next(struct xfr_session *s, uint8_t *out, size_t cap)
         return 0;
     size_t reserve = s->tsig.key ? TSIG_RR_MAX : 0;
     size_t target = s->xc->msg_size ? s->xc->msg_size : XFR_MSG_DEFAULT;
-    if (target > cap)
-        target = cap;
-    if (target > DNS_TCP_MAX)
-        target = DNS_TCP_MAX;
     bool first = s->messages == 0;
     size_t opt = first && s->edns ? 11 : 0;
+    if (target < reserve + opt + 64)
+        target = reserve + opt + 64; /* room for records besides the TSIG and OPT */
+    if (target > DNS_TCP_MAX)
+        target = DNS_TCP_MAX;
+    if (target > cap) {
+        s->why = "output buffer too small";
+        return 0;
+    }
     struct msgw m = {.w = wbuf_make(out, target - reserve - opt), .z = &s->zone,
                      .zlen = (size_t)dns_name_len(s->zone.name)};
     wbuf_u16(&m.w, s->id);
