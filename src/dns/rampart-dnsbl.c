@@ -291,6 +291,13 @@ static void log_stats(const struct dns_server *srv)
              (unsigned long long)s.tcp_accepted, (unsigned long long)s.tcp_refused,
              (unsigned long long)s.tcp_timeouts, (unsigned long long)s.tcp_open,
              (unsigned long long)s.qlog_dropped);
+    uint64_t sent, acked, failed;
+    dns_notify_counts(srv->notify, &sent, &acked, &failed);
+    log_info("event=xfr-stats xfr_done=%llu xfr_aborted=%llu xfr_refused=%llu notify_sent=%llu "
+             "notify_acked=%llu notify_failed=%llu",
+             (unsigned long long)s.xfr_done, (unsigned long long)s.xfr_aborted,
+             (unsigned long long)s.xfr_refused, (unsigned long long)sent,
+             (unsigned long long)acked, (unsigned long long)failed);
 }
 
 enum {

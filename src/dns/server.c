@@ -322,6 +322,7 @@ struct tcp_state {
     struct tcp_conn *head, *tail;
     int nconns;
     uint16_t *per_client;             /* connections per client-hash slot */
+    uint64_t xfr_aborted;             /* transfers cut by closing their connection */
     uint64_t seed;
 };
 
@@ -376,6 +377,8 @@ static void conn_close(struct tcp_state *ts, struct tcp_conn *c)
         ts->per_client[c->client]--;
     if (c->in != c->in_small)
         free(c->in);
+    if (c->xfr)
+        ts->xfr_aborted++;
     xfr_end(c->xfr);
     free(c->out);
     free(c);
@@ -449,7 +452,9 @@ static int conn_answer(struct dns_thread *t, struct tcp_state *ts, struct tcp_co
             if (c->xfr)
                 c->xfr_progress_ns = now;
             else if (n) {
-                t->stats.rcode[ans[5] & 0xf]++;
+                int rc = ans[5] & 0xf;
+                t->stats.xfr_refused += rc == DNS_R_REFUSED || rc == 9 /* NOTAUTH */;
+                t->stats.rcode[rc]++;
                 t->stats.answers++;
                 t->stats.bytes_out += n;
             }
@@ -498,6 +503,10 @@ static int conn_xfr_fill(struct dns_thread *t, struct tcp_conn *c, uint8_t *ans)
     while (c->xfr && c->out_len - c->out_off < TCP_OUT_MAX - 16 * 1024) {
         size_t n = xfr_next(c->xfr, ans + 2, 65535);
         if (!n) {
+            if (xfr_complete(c->xfr))
+                t->stats.xfr_done++;
+            else
+                t->stats.xfr_aborted++;
             xfr_end(c->xfr);
             c->xfr = NULL;
             break;
@@ -682,6 +691,8 @@ static void *tcp_main(void *arg)
             tcp_sweep(t, &ts, now);
         }
         t->stats.tcp_open = (uint64_t)ts.nconns;
+        t->stats.xfr_aborted += ts.xfr_aborted;
+        ts.xfr_aborted = 0;
     }
     while (ts.head)
         conn_close(&ts, ts.head);

@@ -101,6 +101,9 @@ struct dns_stats {
      * closed for idleness / lifetime / a slow query, open right now (gauge) */
     uint64_t tcp_accepted, tcp_refused, tcp_timeouts, tcp_open;
     uint64_t qlog_dropped;              /* query-log lines dropped under overload */
+    /* zone transfers (xfr.h): sent whole, cut short (client gone, journal
+     * error), refused (access, TSIG, not a zone) */
+    uint64_t xfr_done, xfr_aborted, xfr_refused;
     struct dns_zone_stats zone[DNS_STATS_MAX_ZONES];
 };
 

@@ -416,6 +416,11 @@ def test_tsig_transfer_and_refusals(primary):
     assert b"\x00\x10\x00\x00" in data[-8:]  # error BADSIG (16), other len 0, at the end
     text = p.srv.log_text()
     assert "reason=BADSIG" in text and "reason=BADKEY" in text
+    # the counters (SIGUSR1 logs them; --metrics serves them as rampart_dnsbl_xfr_*_total)
+    os.kill(p.srv.proc.pid, 10)
+    line = wait_for(lambda: re.search(r"event=xfr-stats xfr_done=(\d+) xfr_aborted=(\d+) "
+                                      r"xfr_refused=(\d+)", p.srv.log_text()), 5)
+    assert line and int(line.group(1)) >= 1 and int(line.group(3)) >= 3, p.srv.log_text()
 
 
 def test_bad_time_is_refused_signed(primary, monkeypatch):
