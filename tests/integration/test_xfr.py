@@ -35,7 +35,10 @@ import dns.xfr
 import dns.zone
 import pytest
 
-from conftest import free_port
+try:
+    from netutil import free_port  # main moved it to tests/integration/netutil.py
+except ImportError:
+    from conftest import free_port
 
 ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 BUILD = os.environ.get("RAMPART_BUILD", os.path.join(ROOT, "build"))
