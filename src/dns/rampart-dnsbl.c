@@ -817,6 +817,7 @@ int main(int argc, char **argv)
     if (o.statsfile)
         write_stats_line(&srv, cfg, o.statsfile, &prev, true);
     dns_server_stop(&srv);
+    rrl_free(srv.rrl);
     dns_notify_stop(srv.notify);
     notify_targets_free(&notify_targets);
     log_info("event=stopped");
