@@ -240,7 +240,7 @@ static int apply_chunk(struct import_run *r)
 static int import_emit(void *arg, const struct store_import_rec *rec)
 {
     struct import_run *r = arg;
-    char e[300];
+    char e[600];
     if (store_list_check_entry(r->list, &rec->p, e, sizeof e) < 0) {
         bad_line(r, e);
         return 0;

@@ -429,7 +429,7 @@ int store_batch_add(struct store_batch *b, const struct store_parsed *p, const s
 {
     struct store *s = b->s;
     const struct store_list *l = &b->cur.list;
-    char e[256];
+    char e[600];
     if (b->failed)
         return b->failed;
     if (store_list_check_entry(l, p, e, sizeof e) < 0)

@@ -648,7 +648,8 @@ static int entry_value(struct emitter *e, char *s, char *err, size_t errcap)
     char *t = skip_ws(s);
     e->rec.has_code = e->rec.has_txt = true;
     if (*t == '\0' || *t == '#' || *t == ';') {
-        /* the common case: the default value, already checked when it was read */
+        /* the common case: the default value (its TXT is checked below, per
+         * entry: $n and $= may have changed it since it was read) */
         e->rec.code = sc->def_code;
         e->rec.txt = final_txt(e->im, sc->eff_has_txt, sc->eff_txt);
     } else {
@@ -665,12 +666,16 @@ static int entry_value(struct emitter *e, char *s, char *err, size_t errcap)
     return 0;
 }
 
-/* A trivial set's entries all get the one default value. */
-static void tset_value(struct emitter *e)
+/* A trivial set's entries all get the one default value (checked here:
+ * $n and $= may have put anything into it). */
+static int tset_value(struct emitter *e, char *err, size_t errcap)
 {
     e->rec.has_code = e->rec.has_txt = true;
     e->rec.code = e->sc->def_code;
     e->rec.txt = final_txt(e->im, e->sc->eff_has_txt, e->sc->eff_txt);
+    if (e->rec.txt && store_txt_check(e->rec.txt, err, errcap) < 0)
+        return STORE_EINVAL;
+    return 0;
 }
 
 static int ip4_line(struct emitter *e, char *line, char *err, size_t errcap)
@@ -690,9 +695,7 @@ static int ip4_line(struct emitter *e, char *line, char *err, size_t errcap)
     uint64_t size = (uint64_t)hi - lo + 1;
     if (e->sc->maxrange4 && size > e->sc->maxrange4 && !excl)
         return fail(err, errcap, "range of %llu addresses exceeds $MAXRANGE4", (unsigned long long)size);
-    if (t == T_IP4TSET)
-        tset_value(e);
-    else if (entry_value(e, s, err, errcap) < 0)
+    if (t == T_IP4TSET ? tset_value(e, err, errcap) < 0 : entry_value(e, s, err, errcap) < 0)
         return STORE_EINVAL;
     if (excl) {
         e->rec.has_code = e->rec.has_txt = false; /* an exclusion's value is ignored */
@@ -816,9 +819,7 @@ static int ip6_line(struct emitter *e, char *line, char *err, size_t errcap)
     }
     if (tset && (excl ? len != 128 : len != 64))
         return fail(err, errcap, "ip6tset takes /64 prefixes and /128 exclusions only");
-    if (tset)
-        tset_value(e);
-    else if (entry_value(e, s, err, errcap) < 0)
+    if (tset ? tset_value(e, err, errcap) < 0 : entry_value(e, s, err, errcap) < 0)
         return STORE_EINVAL;
     if (excl) {
         e->rec.has_code = e->rec.has_txt = false;
