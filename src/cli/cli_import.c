@@ -520,6 +520,12 @@ int cli_list_import(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     uint64_t removed = 0;
+    if (info.track_seen) {
+        /* the removals' audit detail names the files, not the last line read */
+        size_t n = (size_t)snprintf(run.origin, sizeof run.origin, "import --replace");
+        for (int i = 1; i < o.npos && n < sizeof run.origin; i++)
+            n += (size_t)snprintf(run.origin + n, sizeof run.origin - n, " %s", o.pos[i]);
+    }
     if (info.track_seen && (r = store_batch_remove_unseen(b, &removed)) < 0) {
         cli_list_error(ctx, "import", "%s; nothing imported", store_error(s));
         rc = cli_store_status(r);

@@ -246,11 +246,11 @@ int cli_list_create(struct cli_ctx *ctx, int argc, char **argv)
         goto out;
     }
     snprintf(l.name, sizeof l.name, "%s", o.pos[0]);
-    if (strlen(zone) >= sizeof l.zone) {
-        cli_list_error(ctx, "create", "zone longer than 253 bytes");
+    /* every check before the database is opened (and perhaps created) */
+    if (store_domain_parse(zone, strlen(zone), l.zone, sizeof l.zone, e, sizeof e) < 0) {
+        cli_list_error(ctx, "create", "--zone: %s", e);
         goto out;
     }
-    snprintf(l.zone, sizeof l.zone, "%s", zone);
     const char *v;
     if ((v = cli_opt(&o, create_opts, "--kind")) && store_kind_parse(v, &l.kind) < 0) {
         cli_list_error(ctx, "create", "unknown --kind %s (ip4, ip6, dns or combined)", v);
@@ -1012,11 +1012,13 @@ int cli_list_search(struct cli_ctx *ctx, int argc, char **argv)
         cli_list_error(ctx, "search", "malformed --limit %s", lim);
         goto out;
     }
+    /* a word with * ? or [ is a pattern (it matches a "*." entry literally
+     * too); anything else must be an entry */
     const char *q = o.pos[0];
     struct store_parsed p;
     char e[300];
-    bool entry = store_entry_parse(q, strlen(q), 0, &p, e, sizeof e) == 0;
     bool glob = strpbrk(q, "*?[") != NULL;
+    bool entry = !glob && store_entry_parse(q, strlen(q), 0, &p, e, sizeof e) == 0;
     if (!entry && !glob) {
         cli_list_error(ctx, "search", "%s (give an address, a CIDR, a domain, or a pattern with * ? [...])", e);
         goto out;
