@@ -49,6 +49,7 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 
 bench: bench-deps build
 	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/run.sh
+	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/store/run.sh
 
 fuzz: deps
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)
