@@ -87,6 +87,7 @@ static const char *kind_what(enum store_kind k)
 
 void store_entry_from_ip(enum store_family fam, const uint8_t *addr, int prefix, struct store_parsed *out)
 {
+    out->excluded = false; /* callers that read an exclusion set it after */
     out->family = fam;
     out->prefix = prefix;
     out->match = STORE_DN_EXACT;
@@ -294,6 +295,7 @@ int store_entry_parse(const char *text, size_t len, enum store_kind kind, struct
     }
     if (rc < 0)
         return rc;
+    out->excluded = text[0] == '!'; /* store_entry_from_ip() cleared it */
     if (kind && !store_kind_holds(kind, out->family))
         return fail(err, errcap, "%s is %s; this list holds %s", out->text, family_what(out->family),
                     kind_what(kind));

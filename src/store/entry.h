@@ -56,7 +56,8 @@ int store_entry_parse(const char *text, size_t len, enum store_kind kind, struct
                       char *err, size_t errcap);
 
 /// Build the canonical text of an IP prefix (addr holds at least the network
-/// bits; host bits must already be zero). out gets family, text, prefix, addr.
+/// bits; host bits must already be zero). Sets every field of out (excluded
+/// false).
 void store_entry_from_ip(enum store_family fam, const uint8_t *addr, int prefix, struct store_parsed *out);
 
 /// Check and canonicalise a domain name (no "*." or "." prefix, no "!")
