@@ -367,7 +367,7 @@ int store_open(const char *path, bool readonly, struct store **out, char *err, s
     sqlite3_busy_timeout(s->db, BUSY_TIMEOUT_MS);
     char *msg = NULL;
     rc = sqlite3_exec(s->db, "PRAGMA foreign_keys = ON; PRAGMA trusted_schema = OFF;"
-                             "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -65536",
+                             "PRAGMA temp_store = MEMORY; PRAGMA cache_size = -8192",
                       NULL, NULL, &msg);
     if (rc == SQLITE_OK && !readonly) {
         int64_t ignored;
