@@ -626,17 +626,25 @@ out:
 
 /* ---- list show ---- */
 
+struct show_all_run {
+    struct cli_table *t;
+    struct store *s;
+    struct strbuf *j;             /* --json: the document being written */
+    int n;
+};
+
 static int show_list_row(void *arg, const struct store_list *l)
 {
-    struct cli_table *t = ((void **)arg)[0];
-    struct store *s = ((void **)arg)[1];
-    struct strbuf *j = ((void **)arg)[2];
+    struct show_all_run *run = arg;
+    struct cli_table *t = run->t;
+    struct store *s = run->s;
+    struct strbuf *j = run->j;
     struct store_list_stats st;
     store_list_stats(s, l->id, store_now(s), &st);
     char code[16], n[32];
     code_text(l->code, code);
     if (j) {
-        strbuf_printf(j, "%s{", j->len > 10 ? "," : "");
+        strbuf_printf(j, "%s{", run->n++ ? "," : "");
         json_kv_str(j, "list", l->name, false);
         json_kv_str(j, "zone", l->zone, true);
         json_kv_str(j, "kind", store_kind_name(l->kind), true);
@@ -659,7 +667,7 @@ static int show_all(struct cli_ctx *ctx, struct store *s)
 {
     struct cli_table t = {.ncols = 7, .right = {0, 0, 0, 0, 1, 1, 1}};
     struct strbuf j = {0};
-    void *arg[3] = {&t, s, ctx->json ? &j : NULL};
+    struct show_all_run run = {.t = &t, .s = s, .j = ctx->json ? &j : NULL};
     if (ctx->json)
         strbuf_puts(&j, "{\"lists\":[");
     else {
@@ -667,7 +675,7 @@ static int show_all(struct cli_ctx *ctx, struct store *s)
         for (int i = 0; i < 7; i++)
             cli_table_cell(&t, "%s", head[i]);
     }
-    int r = store_lists(s, show_list_row, arg);
+    int r = store_lists(s, show_list_row, &run);
     if (r < 0) {
         cli_list_error(ctx, "show", "%s", store_error(s));
         table_discard(&t);
