@@ -224,8 +224,10 @@ def main():
         lines.append(f"| {name} started on the file: ready (first listed answer) | "
                      f"{med(results[name], 'ready'):.2f} | | | |")
     lines.append("")
-    lines.append(f"Database after the import: {med(imp, 'db_mib'):.0f} MiB (1M listings and 1M audit rows), "
-                 f"plus a {med(imp, 'wal_mib'):.0f} MiB WAL file (kept for reuse after its checkpoint).")
+    wal = med(imp, "wal_mib")
+    lines.append(f"Database after the import: {med(imp, 'db_mib'):.0f} MiB ({ENTRIES:,} listings and as many "
+                 f"audit rows)" + (f", plus a {wal:.0f} MiB WAL file." if wal >= 1 else "; its WAL was "
+                                   "checkpointed and removed at exit."))
     text = "\n".join(lines) + "\n"
     with open(os.path.join(OUT, "store.md"), "w") as f:
         f.write(text)

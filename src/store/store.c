@@ -12,8 +12,10 @@
  *             source, evidence, created, updated, expires; a partial index on
  *             expires > 0 for the expiry pass
  *   journal   PRIMARY KEY (list_id, serial), WITHOUT ROWID: op, entry,
- *             excluded, code, txt, expires, at. Triggers: serials only grow,
- *             rows are never updated (pruning deletes the oldest)
+ *             excluded, code, txt, expires, at. Triggers: a row's serial is
+ *             above its list's committed serial (the key keeps them unique
+ *             within a batch), rows are never updated (pruning deletes the
+ *             oldest)
  *   audit     PRIMARY KEY (list name, entry, id), WITHOUT ROWID: an entry's
  *             history is one run of the b-tree and a row costs one insert;
  *             at, actor, action, serial, reason, detail. entry '' is the
@@ -88,8 +90,7 @@ static const char schema_v1[] =
     " at INTEGER NOT NULL,"
     " PRIMARY KEY (list_id, serial)) WITHOUT ROWID;"
     "CREATE TRIGGER journal_serial_grows BEFORE INSERT ON journal"
-    " WHEN NEW.serial <= max(ifnull((SELECT max(serial) FROM journal WHERE list_id = NEW.list_id), 0),"
-    "                        ifnull((SELECT serial FROM lists WHERE id = NEW.list_id), 0))"
+    " WHEN NEW.serial <= (SELECT serial FROM lists WHERE id = NEW.list_id)"
     " BEGIN SELECT RAISE(ABORT, 'journal serials only grow'); END;"
     "CREATE TRIGGER journal_append_only BEFORE UPDATE ON journal"
     " BEGIN SELECT RAISE(ABORT, 'the journal is append-only'); END;"
