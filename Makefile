@@ -11,7 +11,7 @@ FUZZ_SECONDS ?= 60
 
 # Debian packages the build and the test suite need (nsd and knot are the zone
 # transfer tests' secondaries; bench adds its other peers).
-DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev libssl-dev \
+DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev libssl-dev libsqlite3-dev \
               python3-pytest python3-dnspython python3-prometheus-client dnsutils rbldnsd \
               clang libclang-rt-14-dev nsd knot
 BENCH_DEPS := nsd knot dnsperf util-linux procps
@@ -52,6 +52,7 @@ test-asan: deps $(ASAN_BUILD)/build.ninja
 bench: bench-deps build
 	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/run.sh
 	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/flood.sh
+	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/store/run.sh
 
 # The flood proof alone, with the long phases of `make bench`.
 bench-flood: deps build

@@ -13,13 +13,13 @@
 #                 runs and is not committed). New crashes land in
 #                 BUILD_DIR/artifacts/<h>/; the log is BUILD_DIR/<h>.log.
 #
-# HARNESS: query, loader, control, xfr (default: all). Exits non-zero if any input crashes,
+# HARNESS: query, loader, control, xfr, store (default: all). Exits non-zero if any input crashes,
 # leaks, hits undefined behaviour or breaks a harness invariant.
 # Environment: CC (clang), FUZZ_NICE (10), FUZZ_ARGS (extra libFuzzer flags).
 set -eu
 
 if [ $# -lt 2 ]; then
-    echo "usage: $0 BUILD_DIR SECONDS [query|loader|control|xfr...]" >&2
+    echo "usage: $0 BUILD_DIR SECONDS [query|loader|control|xfr|store...]" >&2
     exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +27,7 @@ root=$(cd "$here/../.." && pwd)
 build=$1
 secs=$2
 shift 2
-harnesses=${*:-query loader control xfr}
+harnesses=${*:-query loader control xfr store}
 case $secs in '' | *[!0-9]*) echo "$0: SECONDS must be a number" >&2; exit 2 ;; esac
 
 CC=${CC:-clang}
@@ -45,19 +45,20 @@ CFLAGS="-std=gnu17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-missing-fie
 SRCS="src/common/log.c src/common/util.c src/common/siphash.c src/common/strbuf.c src/common/json.c
 src/dns/wire.c src/dns/answer.c src/dns/dataset.c src/dns/prefixmap.c src/dns/nametab.c src/dns/ds_ip4.c
 src/dns/ds_ip6.c src/dns/ds_dn.c src/dns/ds_other.c src/dns/zone.c src/dns/config.c src/dns/server.c
-src/dns/rrl.c src/dns/report.c src/dns/control.c src/dns/tsig.c src/dns/xfr.c src/dns/notify.c"
+src/dns/rrl.c src/dns/report.c src/dns/control.c src/dns/tsig.c src/dns/xfr.c src/dns/notify.c
+src/store/entry.c src/store/import.c"
 
 # Rebuild when any source or header is newer than the harness binary.
 stale() {
     [ ! -x "$build/fuzz_$1" ] && return 0
-    [ -n "$(find "$root/src/common" "$root/src/dns" "$here" -maxdepth 1 \
+    [ -n "$(find "$root/src/common" "$root/src/dns" "$root/src/store" "$here" -maxdepth 1 \
         \( -name '*.c' -o -name '*.h' \) -newer "$build/fuzz_$1" | head -n 1)" ]
 }
 
-all="query loader control xfr"
+all="query loader control xfr store"
 need_build=
 for h in $harnesses; do
-    case $h in query | loader | control | xfr) ;; *) echo "$0: unknown harness $h" >&2; exit 2 ;; esac
+    case $h in query | loader | control | xfr | store) ;; *) echo "$0: unknown harness $h" >&2; exit 2 ;; esac
 done
 for h in $all; do
     if stale "$h"; then need_build=1; fi
@@ -84,10 +85,10 @@ fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-max_len() { if [ "$1" = loader ]; then echo 8192; else echo 4096; fi; }
+max_len() { case $1 in loader | store) echo 8192 ;; *) echo 4096 ;; esac; }
 # The loader's interesting inputs include long lines (TXT and template limits):
 # let its inputs grow to max_len at once instead of libFuzzer's slow ramp.
-len_control() { if [ "$1" = loader ]; then echo -len_control=0; fi; }
+len_control() { case $1 in loader | store) echo -len_control=0 ;; esac; }
 
 status=0
 for h in $harnesses; do
