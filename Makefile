@@ -16,7 +16,7 @@ DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev \
 BENCH_DEPS := nsd knot dnsperf util-linux procps
 
 .PHONY: all build deps bench-deps run test test-unit test-integration test-asan \
-        bench fuzz clean
+        bench bench-flood fuzz clean
 
 all: build
 
@@ -45,10 +45,16 @@ $(ASAN_BUILD)/build.ninja:
 test-asan: deps $(ASAN_BUILD)/build.ninja
 	@ninja -C $(ASAN_BUILD) | tail -n 1
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    RAMPART_BUILD=$(abspath $(ASAN_BUILD)) RAMPART_NO_FUZZ_REPLAY=1 sh tests/run-all.sh
+	    RAMPART_BUILD=$(abspath $(ASAN_BUILD)) RAMPART_NO_FUZZ_REPLAY=1 RAMPART_NO_FLOOD=1 \
+	    sh tests/run-all.sh
 
 bench: bench-deps build
 	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/run.sh
+	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/flood.sh
+
+# The flood proof alone, with the long phases of `make bench`.
+bench-flood: deps build
+	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/flood.sh
 
 fuzz: deps
 	@sh tests/fuzz/run.sh $(FUZZ_BUILD) $(FUZZ_SECONDS)

@@ -239,7 +239,10 @@ static void *udp_main(void *arg)
                         /* over the limit: drop, or every slip-th time send TC=1
                          * (header and question, never larger than the query) */
                         size_t full = len;
-                        if (slip && ++t->slip_count >= slip) {
+                        /* a full batch means the socket has a backlog: the
+                         * worker is behind, and a slip would cost a send
+                         * that other clients' answers need; drop instead */
+                        if (slip && n < BATCH && ++t->slip_count >= slip) {
                             t->slip_count = 0;
                             len = dns_make_truncated(out[m], len);
                             t->stats.rrl_slipped++;

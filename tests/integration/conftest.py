@@ -27,27 +27,7 @@ import time
 
 import pytest
 
-LOOPBACK = "127.0.0.1"
-
-
-def free_port(addr=LOOPBACK):
-    """A port that is free for both UDP and TCP on `addr` right now."""
-    for _ in range(100):
-        u = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
-        try:
-            u.bind((addr, 0))
-            port = u.getsockname()[1]
-            t = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-            try:
-                t.bind((addr, port))
-            except OSError:
-                continue
-            finally:
-                t.close()
-            return port
-        finally:
-            u.close()
-    raise RuntimeError("no free loopback port found")
+from netutil import LOOPBACK, free_port  # noqa: F401 (tests import it from here too)
 
 
 def dns_probe(addr, port, qname="version.bind.", qtype=16, qclass=3,
