@@ -10,7 +10,7 @@ PORT       ?= 5300
 FUZZ_SECONDS ?= 60
 
 # Debian packages the build and the test suite need (bench adds its peers).
-DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev \
+DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev libsqlite3-dev \
               python3-pytest python3-dnspython python3-prometheus-client dnsutils rbldnsd \
               clang libclang-rt-14-dev
 BENCH_DEPS := nsd knot dnsperf util-linux procps

@@ -24,6 +24,22 @@ const struct cli_command cli_commands[] = {
      cli_dnsbl_zones},
     {"dnsbl", "reload", "", "reload changed data files now (as SIGHUP) and show the outcome",
      cli_dnsbl_reload},
+    {"list", "create", "NAME --zone ZONE [--kind ip4|ip6|dns|combined] [--code A] [--txt T] [--ttl S]",
+     "create a list in the listing database (--db)", cli_list_create},
+    {"list", "add", "NAME ENTRY...|- [--code A] [--txt T] [--reason R] [--source S] [--expires DUR]",
+     "list entries (or update them), as one transaction", cli_list_add},
+    {"list", "remove", "NAME ENTRY...|- --reason TEXT", "delist entries, as one transaction",
+     cli_list_remove},
+    {"list", "drop", "NAME --yes", "delete a list and its listings (its audit trail stays)", cli_list_drop},
+    {"list", "show", "[NAME [ENTRY]]", "lists; a list's settings and counts; a listing and its history",
+     cli_list_show},
+    {"list", "search", "ADDRESS|DOMAIN|PATTERN [--list NAME]", "which listings cover an address or name",
+     cli_list_search},
+    {"list", "expire", "", "remove listings whose expiry has passed", cli_list_expire},
+    {"list", "import", "NAME FILE... [--type T] [--replace] [--skip-bad]", "read rbldnsd data files into a list",
+     cli_list_import},
+    {"list", "export", "NAME [FILE] [--type T]", "write a list as an rbldnsd data file (atomic rename)",
+     cli_list_export},
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 
@@ -46,10 +62,11 @@ static void usage(FILE *out)
             "  --control PATH  rampart-dnsbl's control socket (default " CLI_DEFAULT_CONTROL ")\n"
             "  --json          print the server's JSON reply as it is\n"
             "  --db PATH       the listing database (default " CLI_DEFAULT_DB
-            "; for the listing commands)\n"
+            "; for the list commands)\n"
             "  -h, --help      this help\n"
             "  --version       print the version\n"
-            "\nExit status: 0 ok, 1 the server reported a failure, 2 usage error or no connection.\n"
+            "\nExit status: 0 ok; 1 the server reported a failure, the database failed, or a search\n"
+            "found nothing; 2 usage error, bad input (nothing changed) or no connection.\n"
             "See rampart(1).\n");
 }
 

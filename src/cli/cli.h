@@ -1,6 +1,7 @@
 /*
  * cli: the `rampart` command - the operator's one entry point to every part
- * of Rampart (today: the running rampart-dnsbl, through its control socket).
+ * of Rampart: the running rampart-dnsbl, through its control socket, and the
+ * listing database (src/store) at --db.
  *
  * Dispatch is one table (cli_commands[] in cli.c): a command is a group word
  * and a subcommand word ("dnsbl stats"), or a group word alone for commands
@@ -12,8 +13,10 @@
  *
  * Trust boundary: the command runs as the operator; it talks to a daemon's
  * Unix socket and treats the reply as untrusted input (bounded size and time,
- * strict JSON, json.h). Exit status: CLI_OK, CLI_FAILED (the server reported
- * a failure), CLI_USAGE (bad command line, or no connection to the server).
+ * strict JSON, json.h); the list commands parse every entry before it reaches
+ * the database (store/entry.h). Exit status: CLI_OK, CLI_FAILED (the server
+ * reported a failure, the database failed, a search found nothing),
+ * CLI_USAGE (bad command line or input, no connection to the server).
  */
 #ifndef RAMPART_CLI_CLI_H
 #define RAMPART_CLI_CLI_H
@@ -35,7 +38,7 @@ enum { CLI_MAX_REPLY = 4 << 20 };
 
 /// What every command gets: the global options, and where to write.
 struct cli_ctx {
-    const char *db;           /* --db: the listing database (reserved for the listing commands) */
+    const char *db;           /* --db: the listing database (the list commands) */
     const char *control;      /* --control: rampart-dnsbl's control socket */
     bool json;                /* --json: print the server's JSON as it is */
     FILE *out, *err;
@@ -107,5 +110,16 @@ void cli_format_time(long long t, char out[32]);
 int cli_dnsbl_stats(struct cli_ctx *ctx, int argc, char **argv);
 int cli_dnsbl_zones(struct cli_ctx *ctx, int argc, char **argv);
 int cli_dnsbl_reload(struct cli_ctx *ctx, int argc, char **argv);
+
+/* the listing database (cli_list.c, cli_import.c) */
+int cli_list_create(struct cli_ctx *ctx, int argc, char **argv);
+int cli_list_add(struct cli_ctx *ctx, int argc, char **argv);
+int cli_list_remove(struct cli_ctx *ctx, int argc, char **argv);
+int cli_list_drop(struct cli_ctx *ctx, int argc, char **argv);
+int cli_list_show(struct cli_ctx *ctx, int argc, char **argv);
+int cli_list_search(struct cli_ctx *ctx, int argc, char **argv);
+int cli_list_expire(struct cli_ctx *ctx, int argc, char **argv);
+int cli_list_import(struct cli_ctx *ctx, int argc, char **argv);
+int cli_list_export(struct cli_ctx *ctx, int argc, char **argv);
 
 #endif

@@ -1,12 +1,15 @@
 /*
  * rampart - the operator's command for Rampart
  *
- * Today it talks to a running rampart-dnsbl over its control socket:
- * `rampart dnsbl stats|zones|reload`. Commands, options and exit statuses are
- * in cli.h and docs/rampart.1; this file only hands the command line over.
+ * It talks to a running rampart-dnsbl over its control socket
+ * (`rampart dnsbl stats|zones|reload`) and keeps the listing database
+ * (`rampart list create|add|remove|drop|show|search|expire|import|export`).
+ * Commands, options and exit statuses are in cli.h and docs/rampart.1; this
+ * file only hands the command line over.
  *
- * Runs as the operator, with the operator's rights: it needs read and write
- * access to the control socket (mode 0660), nothing more.
+ * Runs as the operator, with the operator's rights: read and write access to
+ * the control socket (mode 0660) and to the database file and its directory
+ * (SQLite keeps its -wal and -shm files beside it), nothing more.
  */
 #include <stdio.h>
 
