@@ -196,7 +196,7 @@ static uint64_t fp_of(const struct dsdb *p, uint8_t kind, uint8_t len, const voi
 
 static uint64_t fp_ip4(const struct dsdb *p, uint32_t addr, int len)
 {
-    uint32_t a = len ? addr & ~(0xffffffffu >> len) : 0;
+    uint32_t a = len >= 32 ? addr : len ? addr & ~(0xffffffffu >> len) : 0; /* no shift by 32 */
     uint8_t b[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a};
     return fp_of(p, K_IP4, (uint8_t)len, b, 4);
 }
