@@ -200,6 +200,15 @@ struct dns_config *dns_config_copy(const struct dns_config *cfg)
     return n;
 }
 
+struct dns_config *dns_config_replace_dataset(const struct dns_config *cfg, struct dataset *old,
+                                              struct dataset *neu)
+{
+    struct dns_config *n = config_replace(cfg, old, neu);
+    if (n)
+        dns_config_prepare(n);
+    return n;
+}
+
 struct dns_config *dns_config_add_dataset(const struct dns_config *cfg, const char *zone,
                                           struct dataset *ds)
 {

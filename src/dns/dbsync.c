@@ -232,14 +232,36 @@ int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cf
         log_error("event=db-poll-failed error=\"%s\"", store_error(d->store));
     /* then every list's journal */
     size_t applied = 0;
+    enum { MAX_RETIRED_DS = 16 };
+    struct dataset *retired_ds[MAX_RETIRED_DS];
+    int nretired = 0;
     for (int i = 0; i < d->nlists; i++) {
         struct dblist *l = &d->lists[i];
         uint64_t first = 0;
-        if (store_journal_first(d->store, l->id, &first) == 0 && first > l->serial + 1 &&
-            l->serial != 0) {
-            /* the journal no longer reaches back to what we hold (pruned) */
-            log_warn("event=db-journal-gap list=%s have=%llu oldest=%llu action=\"restart to reload\"",
-                     l->name, (unsigned long long)l->serial, (unsigned long long)first);
+        if (store_journal_first(d->store, l->id, &first) == 0 && first > l->serial + 1) {
+            /* the journal no longer reaches back to what we hold (pruned, or
+             * reset by a batch too large for it): load the list afresh */
+            log_info("event=db-journal-gap list=%s have=%llu oldest=%llu action=reload", l->name,
+                     (unsigned long long)l->serial, (unsigned long long)first);
+            struct store_list sl;
+            uint64_t serial = 0;
+            struct dataset *neu = NULL;
+            if (store_list_get(d->store, l->name, &sl) == 0)
+                neu = load_list(d, &sl, &serial);
+            struct dns_config *n = neu ? dns_config_replace_dataset(a.cfg, l->ds, neu) : NULL;
+            if (!n) {
+                dataset_free(neu);
+                continue;
+            }
+            dns_config_free(a.cfg);
+            a.cfg = n;
+            retired_ds[nretired++] = l->ds; /* freed once the new config is published */
+            l->ds = neu;
+            l->serial = serial;
+            applied++;
+            if (nretired == MAX_RETIRED_DS)
+                break;
+            continue;
         }
         struct apply_ctx c = {l, 0, 0};
         if (store_journal_since(d->store, l->id, l->serial, 0, apply_one, &c) < 0) {
@@ -264,9 +286,11 @@ int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cf
     struct dns_config *old = dns_server_publish(srv, n);
     *cfgp = n;
     dns_config_free(old);
-    /* the publish waited until no worker could hold a replaced table */
+    /* the publish waited until no worker could hold a replaced table or dataset */
     for (int i = 0; i < d->nlists; i++)
         dsdb_commit(d->lists[i].ds, no_wait, NULL);
+    for (int i = 0; i < nretired; i++)
+        dataset_free(retired_ds[i]);
     return (int)applied + a.added;
 }
 

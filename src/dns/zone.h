@@ -153,6 +153,10 @@ int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool for
 /// A copy of cfg, prepared (after datasets changed in place: a serial). NULL on OOM.
 struct dns_config *dns_config_copy(const struct dns_config *cfg);
 
+/// A prepared copy of cfg serving neu wherever cfg served old. NULL on OOM.
+struct dns_config *dns_config_replace_dataset(const struct dns_config *cfg, struct dataset *old,
+                                              struct dataset *neu);
+
 /// A prepared copy of cfg that also serves ds, in the zone named `zone` (a new
 /// zone after the others, or the zone of that name). NULL on failure (logged).
 struct dns_config *dns_config_add_dataset(const struct dns_config *cfg, const char *zone,

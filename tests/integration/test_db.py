@@ -130,3 +130,21 @@ def test_a_killed_server_serves_every_committed_listing_after_restart(start_serv
     for e in entries[::97] + [entries[-1]]:
         name = ".".join(reversed(e.split("."))) + ".bl.test"
         assert listed(ask(srv2, name)), e
+
+
+def test_a_bulk_import_too_large_for_the_journal_is_picked_up(start_server, db, pubdir):
+    # more changes in one batch than the journal keeps (100,000): the journal
+    # is reset, and the server reloads the list from the listings themselves
+    srv = start(start_server, db)
+    data = pubdir / "bulk.rbl"
+    with open(data, "w") as f:
+        for i in range(150000):
+            f.write(f"100.{(i >> 16) & 255}.{(i >> 8) & 255}.{i & 255}\n")
+    cli(db, "list", "import", "bl", str(data))
+    t = until(srv, "255.255.1.100.bl.test", listed, 20)
+    assert listed(ask(srv, "0.0.0.100.bl.test"))
+    assert listed(ask(srv, "1.2.0.192.bl.test"))      # what was there before
+    # and the journal goes on from there
+    cli(db, "list", "add", "bl", "203.0.113.77")
+    assert until(srv, "77.113.0.203.bl.test", listed, 5) < 1.0
+    assert t < 15
