@@ -1,5 +1,7 @@
 #include "answer.h"
 
+#include "dataset.h"
+
 #include <string.h>
 
 /* Length of the record starting at p (owner is always a 2-byte pointer here). */
@@ -64,24 +66,7 @@ void ans_add_rr(struct dns_answer *a, uint16_t type, uint32_t ttl, const uint8_t
 
 void ans_add_txt(struct dns_answer *a, uint32_t ttl, const char *tpl, const char *entry)
 {
-    uint8_t rd[1 + 254]; /* as rbldnsd: at most 254 characters */
-    uint8_t *text = rd + 1;
-    size_t n = 0;
-    size_t elen = strlen(entry);
-    for (const char *p = tpl; *p && n < sizeof rd - 1; p++) {
-        if (*p != '$') {
-            text[n++] = (uint8_t)*p;
-            continue;
-        }
-        if (p[1] == '$') {
-            text[n++] = '$';
-            p++;
-            continue;
-        }
-        size_t k = elen < sizeof rd - 1 - n ? elen : sizeof rd - 1 - n;
-        memcpy(text + n, entry, k);
-        n += k;
-    }
-    rd[0] = (uint8_t)n;
-    add_record(a, DNS_T_TXT, ttl, rd, (uint16_t)(n + 1));
+    uint8_t rd[256];
+    size_t n = ds_txt_rdata(rd, tpl, entry);
+    add_record(a, DNS_T_TXT, ttl, rd, (uint16_t)n);
 }

@@ -10,6 +10,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "notify.h"
 #include "server.h"
 #include "ds_db.h"
 #include "zone.h"
@@ -141,7 +142,7 @@ void dns_config_free_all(struct dns_config *cfg)
     if (!cfg)
         return;
     for (int i = 0; i < cfg->nall; i++)
-        dataset_free(cfg->all[i]);
+        dataset_release(cfg->all[i]);
     dns_config_free(cfg);
 }
 
@@ -307,8 +308,15 @@ int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool for
         struct dns_config *prev = srv ? dns_server_publish(srv, n) : *cfgp;
         *cfgp = n;
         dns_config_free(prev);
-        dataset_free(old);
+        dataset_release(old); /* freed now, or by the last transfer still reading it */
         reloaded++;
+        /* RFC 1996: the zones serving the new data tell their secondaries */
+        for (int z = 0; srv && srv->notify && z < n->nzones; z++)
+            for (int k = 0; k < n->zones[z].nds; k++)
+                if (n->zones[z].ds[k] == neu) {
+                    dns_notify_zone(srv->notify, &n->zones[z]);
+                    break;
+                }
     }
     if (reloaded || failures)
         log_info("event=reload datasets=%d failures=%d", reloaded, failures);

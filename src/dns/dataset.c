@@ -101,6 +101,7 @@ struct dataset *dataset_new(const struct ds_type *type, const char *files, const
         return NULL;
     ds->type = type;
     ds->opt = *opt;
+    atomic_init(&ds->refs, 1);
     size_t sl = strlen(type->name) + 1 + strlen(files) + 1;
     ds->spec = malloc(sl);
     ds->label = malloc(sl);
@@ -172,6 +173,17 @@ void dataset_free(struct dataset *ds)
     free(ds);
 }
 
+void dataset_hold(struct dataset *ds)
+{
+    atomic_fetch_add(&ds->refs, 1);
+}
+
+void dataset_release(struct dataset *ds)
+{
+    if (ds && atomic_fetch_sub(&ds->refs, 1) == 1)
+        dataset_free(ds);
+}
+
 /* A file's identity for change detection: a rewrite in the same second, or a
  * rename of another file over it, changes it even when st_mtime does not. */
 static uint64_t file_stamp(const struct stat *st)
@@ -182,32 +194,27 @@ static uint64_t file_stamp(const struct stat *st)
     return h ? h : 1;
 }
 
-void ds_dump_txt(FILE *out, const char *owner, uint32_t ttl, const char *tpl, const char *entry)
+size_t ds_txt_rdata(uint8_t out[256], const char *tpl, const char *entry)
 {
-    if (!tpl)
-        return;
-    fprintf(out, "%s\t%u\tIN\tTXT\t\"", owner, ttl);
-    size_t n = 0;
-    for (const char *t = tpl; *t && n < 255; t++) {
-        const char *piece = t;
-        size_t len = 1;
-        if (*t == '$' && t[1] == '$') {
-            t++;
-        } else if (*t == '$') {
-            piece = entry;
-            len = strlen(entry);
+    enum { MAX = 254 }; /* as rbldnsd */
+    uint8_t *text = out + 1;
+    size_t n = 0, elen = strlen(entry);
+    for (const char *p = tpl; *p && n < MAX; p++) {
+        if (*p != '$') {
+            text[n++] = (uint8_t)*p;
+            continue;
         }
-        for (size_t k = 0; k < len && n < 255; k++, n++) {
-            unsigned char c = (unsigned char)piece[k];
-            if (c == '"' || c == '\\')
-                fputc('\\', out);
-            if (c < ' ' || c > 126)
-                fprintf(out, "\\%03u", c);
-            else
-                fputc(c, out);
+        if (p[1] == '$') {
+            text[n++] = '$';
+            p++;
+            continue;
         }
+        size_t k = elen < MAX - n ? elen : MAX - n;
+        memcpy(text + n, entry, k);
+        n += k;
     }
-    fputs("\"\n", out);
+    out[0] = (uint8_t)n;
+    return n + 1;
 }
 
 void dataset_note_stamps(struct dataset *ds)

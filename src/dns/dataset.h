@@ -14,6 +14,7 @@
 #ifndef RAMPART_DNS_DATASET_H
 #define RAMPART_DNS_DATASET_H
 
+#include <stdatomic.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -75,6 +76,41 @@ struct ttl_policy {
 
 enum acl_action { ACL_NONE = 0, ACL_IGNORE, ACL_REFUSE, ACL_EMPTY, ACL_PASS, ACL_VALUE };
 
+/// One record of a dataset's zone-file view: what -d writes and a zone
+/// transfer (AXFR) sends. Valid only during the emit call that gives it.
+struct ds_rr {
+    const uint8_t *owner;     /* wire labels below the zone apex, no root byte ("" = apex) */
+    size_t owner_len;
+    size_t origin_len;        /* the last origin_len bytes of owner are the current
+                                 origin below the apex (a combined subzone): -d's $ORIGIN */
+    uint16_t type;            /* DS_RR_ORIGIN, or A, AAAA, TXT, MX, CNAME, NS, SOA */
+    uint32_t ttl;
+    const uint8_t *rdata;     /* wire rdata with uncompressed names; NULL for a CNAME
+                                 (to "excluded" under the origin, as rbldnsd -d) and for
+                                 a TXT made from tpl */
+    uint16_t rdlen;
+    const char *tpl, *entry;  /* TXT: tpl with "$" replaced by entry, as the answer path */
+};
+
+/// Not a record: combined's subzone change (-d writes "$ORIGIN sub.zone.").
+enum { DS_RR_ORIGIN = 0 };
+
+/// Where a walk stands, so that it can resume where it stopped (a transfer
+/// is written a message at a time). All zero: the start. The types give the
+/// fields their own meaning; resuming costs O(1).
+struct ds_pos {
+    uint32_t sub;             /* combined: the subzone */
+    uint32_t sub_state;       /* combined: 0 origin line, 1 records, 2 done */
+    uint32_t part;            /* a table, or a prefix-length level */
+    uint64_t entry;
+    uint32_t block;           /* a prefix written as the blocks it covers */
+    uint32_t rr;              /* the record of the entry (A, then TXT) */
+};
+
+/// Takes one record; returns 0, or non-zero to stop the walk before it (the
+/// walk gives the same record again when resumed).
+typedef int (*ds_emit_fn)(void *ctx, const struct ds_rr *rr);
+
 /// The type table: each dataset kind implements these.
 struct ds_type {
     const char *name;
@@ -84,7 +120,8 @@ struct ds_type {
     enum ds_result (*query)(const struct dataset *ds, const struct ds_query *dq,
                             struct dns_answer *ans);
     void (*free)(struct dataset *ds);
-    void (*dump)(const struct dataset *ds, const uint8_t *base, FILE *out);
+    /* the records, as rbldnsd -d expands them, from *pos; true when all were given */
+    bool (*walk)(const struct dataset *ds, struct ds_pos *pos, ds_emit_fn emit, void *ctx);
     size_t (*count)(const struct dataset *ds);
 };
 
@@ -138,6 +175,11 @@ struct dataset {
     enum ds_reload_result last_result; /* in the latest reload pass */
     char load_error[200];     /* why the latest load attempt failed; "" if it did not */
 
+    /* Holders: the config that serves the dataset counts as one, and so does
+     * each zone transfer reading it (xfr.h), so that a reload can retire a
+     * dataset while a transfer is still walking it. */
+    atomic_uint refs;
+
     void *priv;               /* the type's own struct */
 };
 
@@ -163,6 +205,13 @@ bool dataset_changed(const struct dataset *ds);
 void dataset_note_stamps(struct dataset *ds);
 
 void dataset_free(struct dataset *ds);
+
+/// Take one more hold on a dataset (it starts with one, its config's). Only
+/// while the dataset is reachable from a served config.
+void dataset_hold(struct dataset *ds);
+
+/// Drop a hold; the last one frees the dataset. Any thread.
+void dataset_release(struct dataset *ds);
 
 /* ---- helpers for the dataset types (dataset.c) ---- */
 
@@ -215,8 +264,10 @@ void valtab_free(struct valtab *t);
 /// Feed one line to a dataset as if read from its file (used by combined).
 int dataset_feed_line(struct dataset *ds, char *line, size_t len);
 
-/// -d: write a TXT line for owner with $ replaced by entry, quoted for BIND.
-void ds_dump_txt(FILE *out, const char *owner, uint32_t ttl, const char *tpl, const char *entry);
+/// TXT rdata (one length-prefixed string) for tpl with "$" replaced by entry
+/// and "$$" by "$", at most 254 characters as the answer path writes it.
+/// Returns the rdata length (1 + text).
+size_t ds_txt_rdata(uint8_t out[256], const char *tpl, const char *entry);
 
 /// Skip spaces and tabs.
 static inline char *ds_skip_ws(char *s)

@@ -192,50 +192,67 @@ static size_t dnset_count(const struct dataset *ds)
     return p->exact.n + p->wild.n;
 }
 
-static void dump_name(const uint8_t *name, size_t len, const char *prefix, FILE *out)
+/* The records as -d writes them: exact names, then wildcards ("*.name"); an
+ * exclusion is a CNAME to "excluded". TXT's "$" is the name relative to the
+ * zone, as the answer path gives it. Position: part = table (0 exact, 1
+ * wild), entry, rr (0 A or CNAME, 1 TXT). */
+static bool dnset_walk(const struct dataset *ds, struct ds_pos *pos, ds_emit_fn emit, void *ctx)
 {
-    uint8_t wire[DNS_MAX_NAME + 1];
-    char text[DNS_MAX_NAME + 1];
-    memcpy(wire, name, len);
-    wire[len] = 0;
-    if (dns_name_to_text(wire, text, sizeof text) < 0)
-        text[0] = '\0';
-    fprintf(out, "%s%s", prefix, len ? text : "@");
-}
-
-static void dnset_dump_tab(const struct dnset_priv *p, const struct nametab *t, const char *prefix,
-                           FILE *out)
-{
-    for (uint32_t i = 0; i < t->n; i++) {
-        const struct nt_entry *e = &t->e[i];
-        uint8_t wire[DNS_MAX_NAME + 1];
-        char text[DNS_MAX_NAME + 1], owner[DNS_MAX_NAME + 3];
-        memcpy(wire, e->name, e->len);
-        wire[e->len] = 0;
-        if (dns_name_to_text(wire, text, sizeof text) < 0)
-            text[0] = '\0';
-        snprintf(owner, sizeof owner, "%s%s", prefix, e->len ? text : "@");
-        if (e->val & PM_EXCL) {
-            fprintf(out, "%s\t%u\tIN\tCNAME\texcluded\n", owner, p->ttl);
-            continue;
-        }
-        const struct ds_value *v = &p->vals.v[e->val];
-        fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", owner, v->ttl, v->a >> 24, (v->a >> 16) & 255,
-                (v->a >> 8) & 255, v->a & 255);
-        ds_dump_txt(out, owner, v->ttl, v->txt, text);
-    }
-}
-
-static void dnset_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
-{
-    (void)base;
     const struct dnset_priv *p = ds->priv;
-    dnset_dump_tab(p, &p->exact, "", out);
-    dnset_dump_tab(p, &p->wild, "*.", out);
+    const struct nametab *tabs[2] = {&p->exact, &p->wild};
+    for (; pos->part < 2; pos->part++, pos->entry = 0) {
+        const struct nametab *t = tabs[pos->part];
+        for (; pos->entry < t->n; pos->entry++, pos->rr = 0) {
+            const struct nt_entry *e = &t->e[pos->entry];
+            uint8_t owner[DNS_MAX_NAME + 2];
+            size_t n = 0;
+            if (pos->part == 1) {
+                owner[n++] = 1;
+                owner[n++] = '*';
+            }
+            if (n + e->len > sizeof owner)
+                continue; /* "*." does not fit before a name of 254 bytes */
+            memcpy(owner + n, e->name, e->len);
+            n += e->len;
+            struct ds_rr rr = {.owner = owner, .owner_len = n};
+            if (e->val & PM_EXCL) {
+                rr.type = DNS_T_CNAME;
+                rr.ttl = p->ttl;
+                if (pos->rr == 0 && emit(ctx, &rr))
+                    return false;
+                continue;
+            }
+            const struct ds_value *v = &p->vals.v[e->val];
+            rr.ttl = v->ttl;
+            if (pos->rr == 0) {
+                uint8_t rd[4] = {(uint8_t)(v->a >> 24), (uint8_t)(v->a >> 16), (uint8_t)(v->a >> 8),
+                                 (uint8_t)v->a};
+                rr.type = DNS_T_A;
+                rr.rdata = rd;
+                rr.rdlen = 4;
+                if (emit(ctx, &rr))
+                    return false;
+                pos->rr = 1;
+            }
+            if (v->txt) {
+                uint8_t wire[DNS_MAX_NAME + 1];
+                char text[DNS_MAX_NAME + 1];
+                memcpy(wire, e->name, e->len);
+                wire[e->len] = 0;
+                if (dns_name_to_text(wire, text, sizeof text) < 0)
+                    text[0] = '\0';
+                rr = (struct ds_rr){.owner = owner, .owner_len = n, .type = DNS_T_TXT,
+                                    .ttl = v->ttl, .tpl = v->txt, .entry = text};
+                if (emit(ctx, &rr))
+                    return false;
+            }
+        }
+    }
+    return true;
 }
 
 const struct ds_type ds_type_dnset = {"dnset", sizeof(struct dnset_priv), dnset_line, dnset_finish,
-                                      dnset_query, dnset_free, dnset_dump, dnset_count};
+                                      dnset_query, dnset_free, dnset_walk, dnset_count};
 
 /* ---- generic ---- */
 
@@ -383,28 +400,21 @@ static size_t generic_count(const struct dataset *ds)
     return p->n;
 }
 
-static void generic_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
+/* The records in the order they were read; TXT, MX, A and AAAA rdata as stored.
+ * Position: entry. */
+static bool generic_walk(const struct dataset *ds, struct ds_pos *pos, ds_emit_fn emit, void *ctx)
 {
-    (void)base;
     const struct generic_priv *p = ds->priv;
-    for (uint32_t i = 0; i < p->names.n; i++) {
-        const struct nt_entry *e = &p->names.e[i];
+    for (; pos->entry < p->names.n; pos->entry++) {
+        const struct nt_entry *e = &p->names.e[pos->entry];
         const struct generic_rr *r = &p->rr[e->val];
-        dump_name(e->name, e->len, "", out);
-        fprintf(out, "\t%u\tIN\t", r->ttl);
-        char buf[300];
-        switch (r->type) {
-        case DNS_T_A: inet_ntop(AF_INET, r->rdata, buf, sizeof buf); fprintf(out, "A\t%s\n", buf); break;
-        case DNS_T_AAAA: inet_ntop(AF_INET6, r->rdata, buf, sizeof buf); fprintf(out, "AAAA\t%s\n", buf); break;
-        case DNS_T_TXT: fprintf(out, "TXT\t\"%.*s\"\n", r->rdata[0], (const char *)r->rdata + 1); break;
-        case DNS_T_MX:
-            if (dns_name_to_text(r->rdata + 2, buf, sizeof buf) < 0)
-                buf[0] = '\0';
-            fprintf(out, "MX\t%u\t%s.\n", r->rdata[0] << 8 | r->rdata[1], buf);
-            break;
-        }
+        struct ds_rr rr = {.owner = e->name, .owner_len = e->len, .type = r->type, .ttl = r->ttl,
+                           .rdata = r->rdata, .rdlen = r->rdlen};
+        if (emit(ctx, &rr))
+            return false;
     }
+    return true;
 }
 
 const struct ds_type ds_type_generic = {"generic", sizeof(struct generic_priv), generic_line, NULL,
-                                        generic_query, generic_free, generic_dump, generic_count};
+                                        generic_query, generic_free, generic_walk, generic_count};

@@ -245,50 +245,74 @@ static size_t ip4_count(const struct dataset *ds)
     return ip4map_count(&p->map);
 }
 
-/* Dump in BIND format (-d), as rbldnsd does: a block shorter than /32 becomes
- * a wildcard (10.0.0.0/8 -> *.10), an exclusion a CNAME to "excluded". */
-static void ip4_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
+/* The records as rbldnsd -d writes them: a block shorter than /32 becomes a
+ * wildcard (10.0.0.0/8 -> *.10), an exclusion a CNAME to "excluded"; shorter
+ * prefixes first. A prefix between octet boundaries (ip4trie's /20) is
+ * written as the octet-aligned blocks it covers (16 "*.c.b.a" for a /20).
+ * Position: part = level (shortest first), entry, block, rr (0 A or CNAME, 1 TXT). */
+static bool ip4_walk(const struct dataset *ds, struct ds_pos *pos, ds_emit_fn emit, void *ctx)
 {
-    (void)base;
     const struct ip4_priv *p = ds->priv;
-    for (int li = p->map.nlens - 1; li >= 0; li--) {
-        int len = p->map.lens[li];
-        /* a prefix between octet boundaries (ip4trie's /20) is written as the
-         * names of the octet-aligned blocks it covers (16 "*.c.b.a" for a /20) */
+    for (; pos->part < (uint32_t)p->map.nlens; pos->part++, pos->entry = 0) {
+        int len = p->map.lens[p->map.nlens - 1 - (int)pos->part];
         int octets = (len + 7) / 8;
         uint32_t blocks = 1u << (8 * octets - len);
         const struct ip4_level *l = &p->map.level[len];
-        for (size_t i = 0; i < l->n; i++) {
-            uint32_t vw = ip4_level_val(l, i);
-            for (uint32_t b = 0; b < blocks; b++) {
-                uint32_t a = ip4_level_key(l, i) + (octets ? b << (32 - 8 * octets) : 0);
-                char name[64];
-                int n = 0;
-                if (octets < 4)
-                    n += snprintf(name + n, sizeof name - (size_t)n, "*.");
-                for (int o = octets - 1; o >= 0; o--)
-                    n += snprintf(name + n, sizeof name - (size_t)n, "%u%s", (a >> (24 - 8 * o)) & 255,
-                                  o ? "." : "");
-                if (octets == 0)
-                    name[n - 1] = '\0';
+        for (; pos->entry < l->n; pos->entry++, pos->block = 0) {
+            uint32_t vw = ip4_level_val(l, pos->entry);
+            for (; pos->block < blocks; pos->block++, pos->rr = 0) {
+                uint32_t a = ip4_level_key(l, pos->entry) +
+                             (octets ? pos->block << (32 - 8 * octets) : 0);
+                uint8_t owner[4 * 4 + 2];
+                size_t n = 0;
+                if (octets < 4) {
+                    owner[n++] = 1;
+                    owner[n++] = '*';
+                }
+                for (int o = octets - 1; o >= 0; o--) {
+                    char num[4];
+                    int k = snprintf(num, sizeof num, "%u", (a >> (24 - 8 * o)) & 255);
+                    owner[n++] = (uint8_t)k;
+                    memcpy(owner + n, num, (size_t)k);
+                    n += (size_t)k;
+                }
+                struct ds_rr rr = {.owner = owner, .owner_len = n};
                 if (vw & PM_EXCL) {
-                    fprintf(out, "%s\t%u\tIN\tCNAME\texcluded\n", name, p->ttl);
+                    rr.type = DNS_T_CNAME;
+                    rr.ttl = p->ttl;
+                    if (pos->rr == 0 && emit(ctx, &rr))
+                        return false;
                     continue;
                 }
                 const struct ds_value *v = &p->vals.v[vw];
-                fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, v->ttl, v->a >> 24,
-                        (v->a >> 16) & 255, (v->a >> 8) & 255, v->a & 255);
-                char entry[16];
-                fmt_ip4(a, entry);
-                ds_dump_txt(out, name, v->ttl, v->txt, entry);
+                rr.ttl = v->ttl;
+                if (pos->rr == 0) {
+                    uint8_t rd[4] = {(uint8_t)(v->a >> 24), (uint8_t)(v->a >> 16),
+                                     (uint8_t)(v->a >> 8), (uint8_t)v->a};
+                    rr.type = DNS_T_A;
+                    rr.rdata = rd;
+                    rr.rdlen = 4;
+                    if (emit(ctx, &rr))
+                        return false;
+                    pos->rr = 1;
+                }
+                if (v->txt) {
+                    char entry[16];
+                    fmt_ip4(a, entry);
+                    rr = (struct ds_rr){.owner = owner, .owner_len = n, .type = DNS_T_TXT,
+                                        .ttl = v->ttl, .tpl = v->txt, .entry = entry};
+                    if (emit(ctx, &rr))
+                        return false;
+                }
             }
         }
     }
+    return true;
 }
 
 const struct ds_type ds_type_ip4set = {"ip4set", sizeof(struct ip4_priv), ip4set_line, ip4_finish,
-                                       ip4_query, ip4_free, ip4_dump, ip4_count};
+                                       ip4_query, ip4_free, ip4_walk, ip4_count};
 const struct ds_type ds_type_ip4trie = {"ip4trie", sizeof(struct ip4_priv), ip4trie_line, ip4_finish,
-                                        ip4_query, ip4_free, ip4_dump, ip4_count};
+                                        ip4_query, ip4_free, ip4_walk, ip4_count};
 const struct ds_type ds_type_ip4tset = {"ip4tset", sizeof(struct ip4_priv), ip4tset_line, ip4_finish,
-                                        ip4_query, ip4_free, ip4_dump, ip4_count};
+                                        ip4_query, ip4_free, ip4_walk, ip4_count};

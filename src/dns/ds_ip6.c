@@ -155,48 +155,69 @@ static size_t ip6_count(const struct dataset *ds)
     return ip6map_count(&p->map);
 }
 
-/* -d: each prefix as a nibble-reversed wildcard name; a prefix between nibble
- * boundaries is written as the nibble-aligned blocks it covers. */
-static void ip6_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
+/* The records as -d writes them: each prefix as a nibble-reversed wildcard
+ * name; a prefix between nibble boundaries is written as the nibble-aligned
+ * blocks it covers. Position as ip4_walk's. */
+static bool ip6_walk(const struct dataset *ds, struct ds_pos *pos, ds_emit_fn emit, void *ctx)
 {
-    (void)base;
     const struct ip6_priv *p = ds->priv;
-    for (int li = p->map.nlens - 1; li >= 0; li--) {
-        int len = p->map.lens[li];
+    for (; pos->part < (uint32_t)p->map.nlens; pos->part++, pos->entry = 0) {
+        int len = p->map.lens[p->map.nlens - 1 - (int)pos->part];
         const struct ip6_level *l = &p->map.level[len];
         int nib = (len + 3) / 4;
         unsigned blocks = 1u << (4 * nib - len);
-        for (size_t i = 0; i < l->n; i++) {
-            for (unsigned b = 0; b < blocks; b++) {
-                u128 key = l->e[i].key + (nib ? (u128)b << (128 - 4 * nib) : 0);
-                char name[80];
+        for (; pos->entry < l->n; pos->entry++, pos->block = 0) {
+            const struct ip6_entry *e = &l->e[pos->entry];
+            for (; pos->block < blocks; pos->block++, pos->rr = 0) {
+                u128 key = e->key + (nib ? (u128)pos->block << (128 - 4 * nib) : 0);
+                uint8_t owner[2 * 33];
                 size_t n = 0;
-                if (nib < 32)
-                    n += (size_t)snprintf(name + n, sizeof name - n, "*.");
-                for (int k = nib - 1; k >= 0; k--) {
-                    unsigned v = (unsigned)(key >> (124 - 4 * k)) & 15;
-                    n += (size_t)snprintf(name + n, sizeof name - n, "%x.", v);
+                if (nib < 32) {
+                    owner[n++] = 1;
+                    owner[n++] = '*';
                 }
-                name[n ? n - 1 : 0] = '\0';
-                if (l->e[i].val & PM_EXCL) {
-                    fprintf(out, "%s\t%u\tIN\tCNAME\texcluded\n", name, p->ttl);
+                for (int k = nib - 1; k >= 0; k--) {
+                    owner[n++] = 1;
+                    owner[n++] = (uint8_t)"0123456789abcdef"[(unsigned)(key >> (124 - 4 * k)) & 15];
+                }
+                struct ds_rr rr = {.owner = owner, .owner_len = n};
+                if (e->val & PM_EXCL) {
+                    rr.type = DNS_T_CNAME;
+                    rr.ttl = p->ttl;
+                    if (pos->rr == 0 && emit(ctx, &rr))
+                        return false;
                     continue;
                 }
-                const struct ds_value *v = &p->vals.v[l->e[i].val];
-                fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", name, v->ttl, v->a >> 24,
-                        (v->a >> 16) & 255, (v->a >> 8) & 255, v->a & 255);
-                uint8_t bytes[16];
-                for (int k = 0; k < 16; k++)
-                    bytes[k] = (uint8_t)(key >> (120 - 8 * k));
-                char entry[INET6_ADDRSTRLEN];
-                inet_ntop(AF_INET6, bytes, entry, sizeof entry);
-                ds_dump_txt(out, name, v->ttl, v->txt, entry);
+                const struct ds_value *v = &p->vals.v[e->val];
+                rr.ttl = v->ttl;
+                if (pos->rr == 0) {
+                    uint8_t rd[4] = {(uint8_t)(v->a >> 24), (uint8_t)(v->a >> 16),
+                                     (uint8_t)(v->a >> 8), (uint8_t)v->a};
+                    rr.type = DNS_T_A;
+                    rr.rdata = rd;
+                    rr.rdlen = 4;
+                    if (emit(ctx, &rr))
+                        return false;
+                    pos->rr = 1;
+                }
+                if (v->txt) {
+                    uint8_t bytes[16];
+                    for (int k = 0; k < 16; k++)
+                        bytes[k] = (uint8_t)(key >> (120 - 8 * k));
+                    char entry[INET6_ADDRSTRLEN];
+                    inet_ntop(AF_INET6, bytes, entry, sizeof entry);
+                    rr = (struct ds_rr){.owner = owner, .owner_len = n, .type = DNS_T_TXT,
+                                        .ttl = v->ttl, .tpl = v->txt, .entry = entry};
+                    if (emit(ctx, &rr))
+                        return false;
+                }
             }
         }
     }
+    return true;
 }
 
 const struct ds_type ds_type_ip6trie = {"ip6trie", sizeof(struct ip6_priv), ip6trie_line, ip6_finish,
-                                        ip6_query, ip6_free, ip6_dump, ip6_count};
+                                        ip6_query, ip6_free, ip6_walk, ip6_count};
 const struct ds_type ds_type_ip6tset = {"ip6tset", sizeof(struct ip6_priv), ip6tset_line, ip6_finish,
-                                        ip6_query, ip6_free, ip6_dump, ip6_count};
+                                        ip6_query, ip6_free, ip6_walk, ip6_count};

@@ -250,29 +250,61 @@ static size_t comb_count(const struct dataset *ds)
     return n;
 }
 
-static void comb_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
+/* Each subzone's records with owners below the subzone, after an origin
+ * record (-d's "$ORIGIN sub.zone."); a closing origin record for the zone
+ * itself. A dataset given for several subzones is walked once for each.
+ * Position: sub, sub_state (0 origin, 1 records, 2 closing), the rest the
+ * nested dataset's. */
+struct comb_walk {
+    const struct comb_sub *sub;
+    ds_emit_fn emit;
+    void *ctx;
+};
+
+static int comb_emit(void *arg, const struct ds_rr *in)
+{
+    const struct comb_walk *w = arg;
+    uint8_t owner[DNS_MAX_NAME + DNS_MAX_NAME];
+    if (in->owner_len + w->sub->len > DNS_MAX_NAME - 1)
+        return 0; /* too long a name under this subzone: not a name at all */
+    memcpy(owner, in->owner, in->owner_len);
+    memcpy(owner + in->owner_len, w->sub->name, w->sub->len);
+    struct ds_rr rr = *in;
+    rr.owner = owner;
+    rr.owner_len = in->owner_len + w->sub->len;
+    rr.origin_len = in->origin_len + w->sub->len;
+    return w->emit(w->ctx, &rr);
+}
+
+static bool comb_walk(const struct dataset *ds, struct ds_pos *pos, ds_emit_fn emit, void *ctx)
 {
     const struct comb_priv *p = ds->priv;
-    char basetext[DNS_MAX_NAME + 1];
-    if (dns_name_to_text(base, basetext, sizeof basetext) < 0)
-        basetext[0] = '\0';
-    for (int i = 0; i < p->nsubs; i++) {
-        const struct comb_sub *s = &p->subs[i];
-        uint8_t wire[DNS_MAX_NAME + 1];
-        char text[DNS_MAX_NAME + 1];
-        memcpy(wire, s->name, s->len);
-        wire[s->len] = 0;
-        if (dns_name_to_text(wire, text, sizeof text) < 0)
-            text[0] = '\0';
-        fprintf(out, "$ORIGIN %s%s%s.\n", text, s->len ? "." : "", basetext);
-        if (s->ds->type->dump)
-            s->ds->type->dump(s->ds, base, out);
+    for (; pos->sub < (uint32_t)p->nsubs; pos->sub++) {
+        const struct comb_sub *s = &p->subs[pos->sub];
+        if (pos->sub_state == 0) {
+            struct ds_rr rr = {.owner = s->name, .owner_len = s->len, .origin_len = s->len,
+                               .type = DS_RR_ORIGIN};
+            if (emit(ctx, &rr))
+                return false;
+            pos->sub_state = 1;
+        }
+        struct comb_walk w = {s, emit, ctx};
+        if (s->ds->priv && s->ds->type->walk && !s->ds->type->walk(s->ds, pos, comb_emit, &w))
+            return false;
+        uint32_t sub = pos->sub;
+        *pos = (struct ds_pos){.sub = sub};
     }
-    fprintf(out, "$ORIGIN %s.\n", basetext);
+    if (pos->sub_state == 0) {
+        struct ds_rr rr = {.owner = (const uint8_t *)"", .type = DS_RR_ORIGIN};
+        if (emit(ctx, &rr))
+            return false;
+        pos->sub_state = 2;
+    }
+    return true;
 }
 
 const struct ds_type ds_type_combined = {"combined", sizeof(struct comb_priv), comb_line, comb_finish,
-                                         comb_query, comb_free, comb_dump, comb_count};
+                                         comb_query, comb_free, comb_walk, comb_count};
 
 /* ---- acl ---- */
 

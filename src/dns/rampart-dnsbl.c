@@ -11,9 +11,15 @@
  * before reading any data; refuses to keep running as root.
  *
  * Threads: main (signals, reload checks, statistics), one UDP worker per core,
- * one TCP thread, and with --metrics or --control one thread serving the
- * operator (Prometheus text over HTTP, JSON on a Unix socket: control.h). Data is reloaded beside the served copy and swapped in
- * atomically, one dataset at a time, so answering never stops.
+ * one TCP thread (which also writes zone transfers: xfr.h), with --notify one
+ * thread sending NOTIFY to secondaries (notify.h), and with --metrics or
+ * --control one thread serving the operator (Prometheus text over HTTP, JSON
+ * on a Unix socket: control.h). Data is reloaded beside the served copy and
+ * swapped in atomically, one dataset at a time, so answering never stops.
+ *
+ * Zone transfer (RFC 5936 AXFR, RFC 1995 IXFR, RFC 1996 NOTIFY, RFC 8945
+ * TSIG) lets NSD, Knot or BIND secondaries mirror the zones; transfers are
+ * allowed by --xfr-allow networks and --tsig-key/--tsig-keyfile keys only.
  *
  * Logs: key=value lines to stderr, or syslog once daemonized.
  */
@@ -42,7 +48,9 @@
 #include "control.h"
 #include "dataset.h"
 #include "dbsync.h"
+#include "notify.h"
 #include "server.h"
+#include "xfr.h"
 #include "zone.h"
 
 struct options {
@@ -118,6 +126,13 @@ static void usage(FILE *out)
             "  (default: random at start)\n"
             " --metrics ADDR:PORT - serve Prometheus metrics at http://ADDR:PORT/metrics\n"
             " --control PATH - answer stats, zones, reload, version on this Unix socket\n"
+            " --xfr-allow ADDR[/LEN] - allow zone transfers (AXFR, IXFR) to this network\n"
+            "  (repeatable)\n"
+            " --tsig-key NAME:hmac-sha256:BASE64 - a TSIG key: requests signed with it may\n"
+            "  transfer any zone (repeatable; visible in ps: prefer --tsig-keyfile)\n"
+            " --tsig-keyfile PATH - read TSIG keys, one NAME:hmac-sha256:BASE64 a line\n"
+            " --notify ADDR[/PORT][,zone=NAME][,key=KEYNAME] - send DNS NOTIFY to this\n"
+            "  secondary when a zone (every zone, or NAME) changes (repeatable)\n"
             "rampart-dnsbl version %s\n",
             RAMPART_VERSION, RAMPART_VERSION);
 }
@@ -281,13 +296,58 @@ static void log_stats(const struct dns_server *srv)
              (unsigned long long)s.tcp_accepted, (unsigned long long)s.tcp_refused,
              (unsigned long long)s.tcp_timeouts, (unsigned long long)s.tcp_open,
              (unsigned long long)s.qlog_dropped);
+    uint64_t sent, acked, failed;
+    dns_notify_counts(srv->notify, &sent, &acked, &failed);
+    log_info("event=xfr-stats xfr_done=%llu xfr_aborted=%llu xfr_refused=%llu notify_sent=%llu "
+             "notify_acked=%llu notify_failed=%llu",
+             (unsigned long long)s.xfr_done, (unsigned long long)s.xfr_aborted,
+             (unsigned long long)s.xfr_refused, (unsigned long long)sent,
+             (unsigned long long)acked, (unsigned long long)failed);
 }
 
 enum {
     OPT_TCP_PER_CLIENT = 256, OPT_TCP_LIFETIME, OPT_TCP_QUERY, OPT_TCP_PIPELINE, OPT_RRL,
     OPT_RRL_RATE, OPT_RRL_NX, OPT_RRL_ERR, OPT_RRL_COOKIE, OPT_RRL_P4, OPT_RRL_P6, OPT_RRL_BURST,
     OPT_RRL_SLIP, OPT_RRL_TABLE, OPT_RRL_EXEMPT, OPT_COOKIES, OPT_COOKIE_SECRET,
+    /* zone transfer (parse_xfr_option) */
+    OPT_XFR_ALLOW = 512, OPT_TSIG_KEY, OPT_TSIG_KEYFILE, OPT_NOTIFY,
 };
+
+static struct notify_targets notify_targets; /* --notify */
+
+/* The zone transfer options. Returns 0, or -1 after logging what is wrong. */
+static int parse_xfr_option(int c, const char *name, const char *arg, struct xfr_config *xc)
+{
+    char err[200] = "bad value";
+    switch (c) {
+    case OPT_XFR_ALLOW:
+        if (xfr_allow_parse(xc, arg, err, sizeof err) < 0)
+            break;
+        return 0;
+    case OPT_TSIG_KEY: {
+        struct tsig_key k;
+        if (tsig_key_parse(arg, &k, err, sizeof err) < 0)
+            break;
+        if (tsig_keys_add(&xc->keys, &k) < 0) {
+            snprintf(err, sizeof err, "out of memory");
+            break;
+        }
+        return 0;
+    }
+    case OPT_TSIG_KEYFILE:
+        if (tsig_keys_load(&xc->keys, arg, err, sizeof err) < 0)
+            break;
+        return 0;
+    case OPT_NOTIFY:
+        if (notify_target_parse(&notify_targets, arg, err, sizeof err) < 0)
+            break;
+        return 0;
+    }
+    /* never the value of a key option: it holds a secret */
+    log_error("event=bad-option option=--%s value=\"%s\" error=\"%s\"", name,
+              c == OPT_TSIG_KEY ? "(secret)" : arg, err);
+    return -1;
+}
 
 static int on_off(const char *arg, bool *out)
 {
@@ -445,6 +505,7 @@ int main(int argc, char **argv)
     rrl_config_default(&rrlc);
     struct dns_config cookie_cfg = {.cookies = true};  /* holds the cookie options until cfg exists */
     bool secret_given = false;
+    static struct xfr_config xfrc; /* lives as long as the process: configs point at it */
     log_init("rampart-dnsbl", LOG_LVL_INFO);
     /* long only: letters outside the short-option string (values from 256 on
      * are the defense options, handled by parse_defense_option()) */
@@ -475,12 +536,21 @@ int main(int argc, char **argv)
         {"control", required_argument, NULL, OPT_CONTROL},
         {"db", required_argument, NULL, OPT_DB},
         {"db-ns", required_argument, NULL, OPT_DB_NS},
+        {"xfr-allow", required_argument, NULL, OPT_XFR_ALLOW},
+        {"tsig-key", required_argument, NULL, OPT_TSIG_KEY},
+        {"tsig-keyfile", required_argument, NULL, OPT_TSIG_KEYFILE},
+        {"notify", required_argument, NULL, OPT_NOTIFY},
         {NULL, 0, NULL, 0},
     };
     const char **binds = NULL;
     int nbinds = 0;
     int c, li = -1;
     while ((c = getopt_long(argc, argv, "u:r:w:b:46t:c:eqp:l:s:nfdvaACx:X:hD", longopts, &li)) != -1) {
+        if (c >= OPT_XFR_ALLOW) {
+            if (parse_xfr_option(c, longopts[li].name, optarg, &xfrc) < 0)
+                return 1;
+            continue;
+        }
         if (c >= OPT_TCP_PER_CLIENT) {
             if (parse_defense_option(c, longopts[li].name, optarg, &srv, &rrlc, &cookie_cfg) < 0)
                 return 1;
@@ -580,6 +650,7 @@ int main(int argc, char **argv)
     if (!cfg)
         return 1;
     cfg->lazy = o.lazy;
+    cfg->xfr = &xfrc;
     cfg->version = o.version_level >= 2 ? VERSION_REFUSE : (enum version_mode)o.version_level;
     cfg->cookies = cookie_cfg.cookies;
     if (secret_given)
@@ -706,6 +777,8 @@ int main(int argc, char **argv)
     }
     int sfd = signalfd(-1, &sigs, SFD_CLOEXEC);
     atomic_store(&srv.cfg, cfg);
+    if (notify_targets.n && !(srv.notify = dns_notify_start(&notify_targets, &xfrc.keys)))
+        return 1;
     if (dns_server_start(&srv) < 0)
         return 1;
     if (o.quiet)
@@ -713,6 +786,11 @@ int main(int argc, char **argv)
     dns_control_update(ctl, cfg);
     if (dns_control_start(ctl, &srv) < 0)
         return 1;
+    for (int i = 0; srv.notify && i < cfg->nzones; i++)
+        dns_notify_zone(srv.notify, &cfg->zones[i]); /* secondaries may have missed changes */
+    if (xfrc.nallow || xfrc.keys.n || notify_targets.n)
+        log_info("event=xfr allow_networks=%d tsig_keys=%d notify_targets=%d", xfrc.nallow,
+                 xfrc.keys.n, notify_targets.n);
     log_info("event=started version=%s zones=%d datasets=%d threads=%d load_seconds=%.3f",
              RAMPART_VERSION, cfg->nzones, cfg->nall, srv.nworkers, (double)(util_now_ns() - t0) / 1e9);
 
@@ -761,9 +839,13 @@ int main(int argc, char **argv)
     if (o.statsfile)
         write_stats_line(&srv, cfg, o.statsfile, &prev, true);
     dns_server_stop(&srv);
+    rrl_free(srv.rrl);
+    dns_notify_stop(srv.notify);
+    notify_targets_free(&notify_targets);
     log_info("event=stopped");
     dbsync_close(db);
     dns_config_free_all(cfg);
+    xfr_config_free(&xfrc);
     free(binds);
     return 0;
 }

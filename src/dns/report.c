@@ -281,6 +281,11 @@ void dns_report_metrics(struct strbuf *b, const struct dns_report *r, const stru
     family(b, "tcp_open", "gauge", "TCP connections open now.");
     sample(b, "tcp_open", NULL, NULL, st->tcp_open);
     counter(b, "querylog_dropped_total", "Query-log lines dropped under overload.", st->qlog_dropped);
+    counter(b, "xfr_done_total", "Zone transfers (AXFR, IXFR) sent whole.", st->xfr_done);
+    counter(b, "xfr_aborted_total", "Zone transfers cut short (the client left, a journal error).",
+            st->xfr_aborted);
+    counter(b, "xfr_refused_total",
+            "Zone transfer requests refused (address, TSIG, not a zone we serve).", st->xfr_refused);
     counter(b, "reloads_total", "Dataset loads attempted (first loads and reloads of changed datasets).",
             r ? r->loads : 0);
     counter(b, "reloads_failed_total", "Dataset loads that failed (the previous data kept serving).",
@@ -362,6 +367,13 @@ void dns_report_stats_json(struct strbuf *b, const struct dns_report *r, const s
     juint(b, &g, "open", st->tcp_open);
     strbuf_puts(b, "}");
     juint(b, &f, "querylog_dropped", st->qlog_dropped);
+    jkey(b, &f, "xfr");
+    g = true;
+    strbuf_puts(b, "{");
+    juint(b, &g, "done", st->xfr_done);
+    juint(b, &g, "aborted", st->xfr_aborted);
+    juint(b, &g, "refused", st->xfr_refused);
+    strbuf_puts(b, "}");
     jkey(b, &f, "reloads");
     g = true;
     strbuf_puts(b, "{");

@@ -22,6 +22,7 @@
 
 #include "common/log.h"
 #include "common/util.h"
+#include "xfr.h"
 
 enum { BATCH = 64, PKT_MAX = 4096, QLOG_RING = 256 * 1024, QLOG_LINE = 400 };
 
@@ -310,6 +311,8 @@ struct tcp_conn {
     uint8_t *out;
     size_t out_len, out_cap, out_off;
     unsigned unread;                  /* answers queued but not yet sent */
+    struct xfr_session *xfr;          /* a zone transfer being written, NULL none */
+    uint64_t xfr_progress_ns;         /* when the transfer's client last took bytes */
     struct sockaddr_storage peer;
     struct tcp_conn *prev, *next;     /* in order of last_ns: head = idle the longest */
     uint8_t in_small[1024];
@@ -322,6 +325,7 @@ struct tcp_state {
     struct tcp_conn *head, *tail;
     int nconns;
     uint16_t *per_client;             /* connections per client-hash slot */
+    uint64_t xfr_aborted;             /* transfers cut by closing their connection */
     uint64_t seed;
 };
 
@@ -376,6 +380,9 @@ static void conn_close(struct tcp_state *ts, struct tcp_conn *c)
         ts->per_client[c->client]--;
     if (c->in != c->in_small)
         free(c->in);
+    if (c->xfr)
+        ts->xfr_aborted++;
+    xfr_end(c->xfr);
     free(c->out);
     free(c);
     ts->nconns--;
@@ -394,6 +401,8 @@ static int conn_flush(struct tcp_conn *c)
             return -1;
         }
         c->out_off += (size_t)w;
+        if (c->xfr && w > 0)
+            c->xfr_progress_ns = util_now_ns();
     }
     c->out_off = c->out_len = 0;
     c->unread = 0;
@@ -420,7 +429,7 @@ static int conn_queue(struct tcp_conn *c, const uint8_t *p, size_t n)
 
 static bool conn_backlogged(const struct dns_server *s, const struct tcp_conn *c)
 {
-    return c->unread >= (unsigned)s->tcp_pipeline || c->out_len - c->out_off > TCP_OUT_MAX;
+    return c->xfr || c->unread >= (unsigned)s->tcp_pipeline || c->out_len - c->out_off > TCP_OUT_MAX;
 }
 
 /* Answer the whole queries in the input buffer, up to the pipelining cap. */
@@ -434,8 +443,27 @@ static int conn_answer(struct dns_thread *t, struct tcp_state *ts, struct tcp_co
             break;
         struct dns_config *cfg = enter(t);
         t->stats.tcp_queries++;
-        size_t n = dns_answer_query(cfg, c->in + off + 2, mlen, ans + 2, 65535, true, &c->peer,
-                                    &t->stats, NULL);
+        size_t n;
+        const uint8_t *msg = c->in + off + 2;
+        if (xfr_is_transfer(msg, mlen)) {
+            /* AXFR/IXFR: an answer of one message, or a session whose
+             * messages conn_xfr_fill() writes as the client reads */
+            t->stats.queries++;
+            t->stats.bytes_in += mlen;
+            xfr_begin(cfg ? cfg->xfr : NULL, cfg, msg, mlen, &c->peer, (uint64_t)time(NULL),
+                      ans + 2, 65535, &n, &c->xfr);
+            if (c->xfr)
+                c->xfr_progress_ns = now;
+            else if (n) {
+                int rc = ans[5] & 0xf;
+                t->stats.xfr_refused += rc == DNS_R_REFUSED || rc == 9 /* NOTAUTH */;
+                t->stats.rcode[rc]++;
+                t->stats.answers++;
+                t->stats.bytes_out += n;
+            }
+        } else {
+            n = dns_answer_query(cfg, msg, mlen, ans + 2, 65535, true, &c->peer, &t->stats, NULL);
+        }
         leave(t);
         if (n) {
             ans[0] = (uint8_t)(n >> 8);
@@ -470,14 +498,42 @@ static int conn_answer(struct dns_thread *t, struct tcp_state *ts, struct tcp_co
     return 0;
 }
 
+/* Queue a transfer's next messages while less than 48 KiB wait to be sent
+ * (so at most 64 KiB do); end the session after its last message. At most
+ * that much per call: other connections get their turn in between. */
+static int conn_xfr_fill(struct dns_thread *t, struct tcp_conn *c, uint8_t *ans)
+{
+    while (c->xfr && c->out_len - c->out_off < TCP_OUT_MAX - 16 * 1024) {
+        size_t n = xfr_next(c->xfr, ans + 2, 65535);
+        if (!n) {
+            if (xfr_complete(c->xfr))
+                t->stats.xfr_done++;
+            else
+                t->stats.xfr_aborted++;
+            xfr_end(c->xfr);
+            c->xfr = NULL;
+            break;
+        }
+        ans[0] = (uint8_t)(n >> 8);
+        ans[1] = (uint8_t)n;
+        t->stats.bytes_out += n;
+        if (conn_queue(c, ans, n + 2) < 0)
+            return -1;
+    }
+    return 0;
+}
+
 /* Answer what is buffered, then read more while the client keeps up with its
  * answers. Returns -1 when the connection must be closed. */
 static int conn_read(struct dns_thread *t, struct tcp_state *ts, struct tcp_conn *c, uint8_t *ans)
 {
     for (;;) {
         uint64_t now = util_now_ns();
-        if (conn_answer(t, ts, c, ans, now) < 0 || conn_flush(c) < 0)
+        if (conn_answer(t, ts, c, ans, now) < 0 || conn_xfr_fill(t, c, ans) < 0 ||
+            conn_flush(c) < 0)
             return -1;
+        if (c->xfr)
+            return 0; /* more when the socket takes more (EPOLLOUT) */
         if (conn_backlogged(t->srv, c))
             return 0;
         if (c->in_len >= 2 && c->in_len - 2 >= ((size_t)c->in[0] << 8 | c->in[1]))
@@ -497,7 +553,7 @@ static void conn_rearm(const struct dns_server *s, struct tcp_state *ts, struct 
     uint32_t want = EPOLLRDHUP;
     if (!conn_backlogged(s, c))
         want |= EPOLLIN;
-    if (c->out_len > c->out_off)
+    if (c->out_len > c->out_off || c->xfr)
         want |= EPOLLOUT;
     if (want != c->events) {
         struct epoll_event ev = {.events = want, .data.ptr = c};
@@ -525,7 +581,7 @@ static void tcp_accept(struct dns_thread *t, struct tcp_state *ts, int lfd)
         if (ts->nconns >= s->tcp_max_conns) {
             /* full: make room by closing the connection idle the longest */
             struct tcp_conn *old = ts->head;
-            if (!old || old->partial_ns || old->out_len > old->out_off) {
+            if (!old || old->partial_ns || old->out_len > old->out_off || old->xfr) {
                 close(fd);
                 t->stats.tcp_refused++;
                 continue;
@@ -570,6 +626,14 @@ static void tcp_sweep(struct dns_thread *t, struct tcp_state *ts, uint64_t now)
     uint64_t life = (uint64_t)s->tcp_lifetime_ms * 1000000ull;
     for (struct tcp_conn *c = ts->head, *next; c; c = next) {
         next = c->next;
+        if (c->xfr) {
+            /* a transfer may outlive the lifetime cap, not a client that stops reading */
+            if (now - c->xfr_progress_ns > 3 * idle) {
+                t->stats.tcp_timeouts++;
+                conn_close(ts, c);
+            }
+            continue;
+        }
         bool busy = c->out_len > c->out_off;
         if ((!busy && !c->partial_ns && now - c->last_ns > idle) ||
             (c->partial_ns && now - c->partial_ns > slow) || now - c->opened_ns > life) {
@@ -630,6 +694,8 @@ static void *tcp_main(void *arg)
             tcp_sweep(t, &ts, now);
         }
         t->stats.tcp_open = (uint64_t)ts.nconns;
+        t->stats.xfr_aborted += ts.xfr_aborted;
+        ts.xfr_aborted = 0;
     }
     while (ts.head)
         conn_close(&ts, ts.head);

@@ -28,6 +28,7 @@ struct dns_listen {
 };
 
 struct dns_thread;
+struct dns_notify;
 
 struct dns_server {
     _Atomic(struct dns_config *) cfg;
@@ -51,6 +52,7 @@ struct dns_server {
     struct dns_thread *threads;   /* nworkers UDP + 1 TCP */
     int nthreads;
     atomic_bool stop;
+    struct dns_notify *notify;    /* NOTIFY to secondaries on reload (notify.h), NULL: none */
 };
 
 /// Bind every listening address (UDP per worker, TCP once). Call as root

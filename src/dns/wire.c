@@ -35,6 +35,7 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
     q->edns_do = false;
     q->edns_version = 0;
     q->cookie_len = 0;
+    q->tsig = false;
     q->id = rbuf_u16(&r);
     q->flags = rbuf_u16(&r);
     uint16_t qd = rbuf_u16(&r), an = rbuf_u16(&r), ns = rbuf_u16(&r), ar = rbuf_u16(&r);
@@ -104,6 +105,13 @@ int dns_query_parse(const uint8_t *pkt, size_t len, struct dns_query *q)
         const uint8_t *rdata = rbuf_take(&r, rdlen);
         if (r.err || !rdata)
             return DNS_R_FORMERR;
+        if (q->tsig)
+            return DNS_R_FORMERR; /* RFC 8945 5.1: a TSIG record comes last */
+        if (type == DNS_T_TSIG) {
+            if (i < ns)
+                return DNS_R_FORMERR;
+            q->tsig = true;
+        }
         if (type == DNS_T_OPT) {
             if (i < ns || q->edns || !root)
                 return DNS_R_FORMERR;
@@ -232,6 +240,14 @@ int dns_name_to_text(const uint8_t *wire, char *out, size_t cap)
         return -1;
     out[n] = '\0';
     return (int)n;
+}
+
+int dns_name_len(const uint8_t *wire)
+{
+    int n = 0;
+    while (wire[n])
+        n += wire[n] + 1;
+    return n + 1;
 }
 
 int dns_name_labels(const uint8_t *wire)

@@ -27,7 +27,7 @@ enum {
 
 enum dns_type {
     DNS_T_A = 1, DNS_T_NS = 2, DNS_T_CNAME = 5, DNS_T_SOA = 6, DNS_T_PTR = 12, DNS_T_MX = 15,
-    DNS_T_TXT = 16, DNS_T_AAAA = 28, DNS_T_OPT = 41, DNS_T_IXFR = 251, DNS_T_AXFR = 252,
+    DNS_T_TXT = 16, DNS_T_AAAA = 28, DNS_T_OPT = 41, DNS_T_TSIG = 250, DNS_T_IXFR = 251, DNS_T_AXFR = 252,
     DNS_T_MAILB = 253, DNS_T_MAILA = 254, DNS_T_ANY = 255,
 };
 enum dns_class { DNS_C_IN = 1, DNS_C_CH = 3, DNS_C_ANY = 255 };
@@ -58,6 +58,7 @@ struct dns_query {
     uint16_t edns_size;      /* requestor's UDP payload size (>= 512) */
     uint8_t cookie_len;      /* RFC 7873 COOKIE option: 0 none, 8 client only, 16..40 both */
     uint8_t cookie[40];      /* client cookie (8 bytes), then the server cookie if any */
+    bool tsig;               /* the last additional record is a TSIG (RFC 8945): xfr.h */
 };
 
 enum { DNS_OPT_COOKIE = 10, DNS_COOKIE_CLIENT = 8, DNS_COOKIE_SERVER = 16 };
@@ -106,6 +107,9 @@ int dns_name_from_text(const char *text, size_t len, uint8_t out[DNS_MAX_NAME + 
 /// Convert a wire name (no compression) to text without the trailing dot
 /// (the root is ""). Returns the text length or -1 if out is too small.
 int dns_name_to_text(const uint8_t *wire, char *out, size_t cap);
+
+/// Length of an uncompressed wire name, its root byte included.
+int dns_name_len(const uint8_t *wire);
 
 /// Number of labels in a wire name (not counting the root).
 int dns_name_labels(const uint8_t *wire);

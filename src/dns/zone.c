@@ -24,6 +24,7 @@
 #include <string.h>
 
 #include "answer.h"
+#include "xfr.h"
 
 const char *dns_version_string = "rampart-dnsbl " RAMPART_VERSION;
 
@@ -516,6 +517,13 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
         st->bytes_out += n;
         return n;
     }
+    if (q.tsig) {
+        /* signed (a secondary's SOA check): verified, answered without the
+         * TSIG record by a call back here, and signed (xfr.c) */
+        st->queries--;
+        st->bytes_in -= len;
+        return xfr_answer_signed(cfg, pkt, len, out, outcap, tcp, peer, st);
+    }
     size_t limit = DNS_TCP_MAX;
     if (!tcp)
         limit = q.edns ? (q.edns_size < cfg->max_udp ? q.edns_size : cfg->max_udp) : DNS_UDP_MIN;
@@ -568,6 +576,14 @@ size_t dns_answer_query(const struct dns_config *cfg, const uint8_t *pkt, size_t
     }
     /* meta types (TSIG, IXFR, AXFR, MAILB, MAILA) and the range above ANY:
      * not implemented, as rbldnsd, whatever the zone */
+    if (q.qtype == DNS_T_IXFR && !tcp) {
+        /* RFC 1995 section 2: IXFR over UDP may be answered "use TCP"; a
+         * truncated answer says that to every client library */
+        dns_write_header(&a.w, pkt, &q, DNS_F_AA | DNS_F_TC, 0);
+        n = finish(&a, &q, 0, DNS_R_NOERROR);
+        rcode = DNS_R_NOERROR;
+        goto done;
+    }
     if (q.qtype >= 250 && q.qtype != DNS_T_ANY) {
         n = finish(&a, &q, 0, DNS_R_NOTIMP);
         rcode = DNS_R_NOTIMP;
@@ -829,30 +845,156 @@ void dns_config_free(struct dns_config *cfg)
     free(cfg);
 }
 
+/* Relative wire labels (no root byte) as text, "@" for none. */
+static void rel_text(const uint8_t *labels, size_t len, char *out, size_t cap)
+{
+    uint8_t wire[DNS_MAX_NAME + 1];
+    if (len == 0 || len > DNS_MAX_NAME - 1) {
+        snprintf(out, cap, "@");
+        return;
+    }
+    memcpy(wire, labels, len);
+    wire[len] = 0;
+    if (dns_name_to_text(wire, out, cap) < 0)
+        snprintf(out, cap, "@");
+}
+
+static int dump_emit(void *arg, const struct ds_rr *rr)
+{
+    FILE *out = ((void **)arg)[0];
+    const struct zone *z = ((void **)arg)[1];
+    char owner[DNS_MAX_NAME + 1], t[DNS_MAX_NAME + 1];
+    if (rr->type == DS_RR_ORIGIN) {
+        rel_text(rr->owner, rr->owner_len, owner, sizeof owner);
+        fprintf(out, "$ORIGIN %s%s%s.\n", rr->owner_len ? owner : "", rr->owner_len ? "." : "",
+                z->text);
+        return 0;
+    }
+    rel_text(rr->owner, rr->owner_len - rr->origin_len, owner, sizeof owner);
+    const uint8_t *d = rr->rdata;
+    switch (rr->type) {
+    case DNS_T_SOA: {
+        size_t m = 0;
+        while (d[m])
+            m += (size_t)d[m] + 1;
+        m++;
+        size_t r = m;
+        while (d[r])
+            r += (size_t)d[r] + 1;
+        r++;
+        char mt[DNS_MAX_NAME + 1], rt[DNS_MAX_NAME + 1];
+        dns_name_to_text(d, mt, sizeof mt);
+        dns_name_to_text(d + m, rt, sizeof rt);
+        uint32_t v[5];
+        for (int k = 0; k < 5; k++)
+            v[k] = (uint32_t)d[r + 4 * k] << 24 | (uint32_t)d[r + 4 * k + 1] << 16 |
+                   (uint32_t)d[r + 4 * k + 2] << 8 | d[r + 4 * k + 3];
+        fprintf(out, "%s\t%u\tIN\tSOA\t%s. %s. %u %u %u %u %u\n", owner, rr->ttl, mt, rt, v[0],
+                v[1], v[2], v[3], v[4]);
+        break;
+    }
+    case DNS_T_NS:
+        dns_name_to_text(d, t, sizeof t);
+        fprintf(out, "%s\t%u\tIN\tNS\t%s.\n", owner, rr->ttl, t);
+        break;
+    case DNS_T_CNAME:
+        fprintf(out, "%s\t%u\tIN\tCNAME\texcluded\n", owner, rr->ttl);
+        break;
+    case DNS_T_A:
+        fprintf(out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", owner, rr->ttl, d[0], d[1], d[2], d[3]);
+        break;
+    case DNS_T_AAAA:
+        inet_ntop(AF_INET6, d, t, sizeof t);
+        fprintf(out, "%s\t%u\tIN\tAAAA\t%s\n", owner, rr->ttl, t);
+        break;
+    case DNS_T_MX:
+        if (dns_name_to_text(d + 2, t, sizeof t) < 0)
+            t[0] = '\0';
+        fprintf(out, "%s\t%u\tIN\tMX\t%u\t%s.\n", owner, rr->ttl, d[0] << 8 | d[1], t);
+        break;
+    case DNS_T_TXT: {
+        /* the text the answer path sends (one string), quoted for BIND */
+        uint8_t rd[256];
+        size_t n = rr->tpl ? ds_txt_rdata(rd, rr->tpl, rr->entry) : rr->rdlen;
+        if (!rr->tpl)
+            memcpy(rd, d, n < sizeof rd ? n : sizeof rd);
+        fprintf(out, "%s\t%u\tIN\tTXT\t\"", owner, rr->ttl);
+        for (size_t k = 1; k < n && k <= rd[0]; k++) {
+            if (rd[k] == '"' || rd[k] == '\\')
+                fputc('\\', out);
+            if (rd[k] < ' ' || rd[k] > 126)
+                fprintf(out, "\\%03u", rd[k]);
+            else
+                fputc(rd[k], out);
+        }
+        fputs("\"\n", out);
+        break;
+    }
+    }
+    return 0;
+}
+
 void dns_config_dump(const struct dns_config *cfg, FILE *out)
 {
     for (int i = 0; i < cfg->nzones; i++) {
         const struct zone *z = &cfg->zones[i];
         fprintf(out, "$ORIGIN %s.\n", z->text);
-        const struct dataset *from;
+        struct zone_pos pos = {0};
+        void *ctx[2] = {out, (void *)z};
+        dns_zone_walk(z, &pos, dump_emit, ctx);
+    }
+}
+
+uint32_t dns_zone_soa_ttl(const struct zone *z)
+{
+    const struct dataset *from;
+    const struct ds_soa *soa = zone_soa(z, &from);
+    return soa ? (soa->ttl ? soa->ttl : from->ttl) : 0;
+}
+
+bool dns_zone_walk(const struct zone *z, struct zone_pos *pos, ds_emit_fn emit, void *ctx)
+{
+    const struct dataset *from;
+    if (pos->phase == 0) {
         const struct ds_soa *soa = zone_soa(z, &from);
         if (soa) {
-            char m[DNS_MAX_NAME + 1], r[DNS_MAX_NAME + 1];
-            dns_name_to_text(soa->mname, m, sizeof m);
-            dns_name_to_text(soa->rname, r, sizeof r);
-            fprintf(out, "@\t%u\tIN\tSOA\t%s. %s. %u %u %u %u %u\n", soa->ttl ? soa->ttl : from->ttl,
-                    m, r, soa->serial, soa->refresh, soa->retry, soa->expire, soa->minttl);
+            uint8_t rd[2 * (DNS_MAX_NAME + 1) + 20];
+            struct wbuf w = wbuf_make(rd, sizeof rd);
+            wbuf_bytes(&w, soa->mname, (size_t)dns_name_len(soa->mname));
+            wbuf_bytes(&w, soa->rname, (size_t)dns_name_len(soa->rname));
+            wbuf_u32(&w, soa->serial);
+            wbuf_u32(&w, soa->refresh);
+            wbuf_u32(&w, soa->retry);
+            wbuf_u32(&w, soa->expire);
+            wbuf_u32(&w, soa->minttl);
+            struct ds_rr rr = {.owner = (const uint8_t *)"", .type = DNS_T_SOA,
+                               .ttl = soa->ttl ? soa->ttl : from->ttl, .rdata = rd,
+                               .rdlen = (uint16_t)w.len};
+            if (emit(ctx, &rr))
+                return false;
         }
-        const struct ds_ns *ns = zone_ns(z, &from);
-        for (int k = 0; ns && k < ns->count; k++) {
-            char t[DNS_MAX_NAME + 1];
-            dns_name_to_text(ns->name[k], t, sizeof t);
-            fprintf(out, "@\t%u\tIN\tNS\t%s.\n", ns->ttl ? ns->ttl : from->ttl, t);
-        }
-        for (int k = 0; k < z->nds; k++)
-            if (z->ds[k]->type->dump && z->ds[k]->priv)
-                z->ds[k]->type->dump(z->ds[k], z->name, out);
+        pos->phase = 1;
     }
+    if (pos->phase == 1) {
+        const struct ds_ns *ns = zone_ns(z, &from);
+        for (; ns && pos->ns < (uint32_t)ns->count; pos->ns++) {
+            struct ds_rr rr = {.owner = (const uint8_t *)"", .type = DNS_T_NS,
+                               .ttl = ns->ttl ? ns->ttl : from->ttl, .rdata = ns->name[pos->ns],
+                               .rdlen = (uint16_t)dns_name_len(ns->name[pos->ns])};
+            if (emit(ctx, &rr))
+                return false;
+        }
+        pos->phase = 2;
+    }
+    if (pos->phase == 2) {
+        for (; pos->ds < (uint32_t)z->nds; pos->ds++, pos->dp = (struct ds_pos){0}) {
+            const struct dataset *d = z->ds[pos->ds];
+            if (d->type->walk && d->priv && !d->type->walk(d, &pos->dp, emit, ctx))
+                return false;
+        }
+        pos->phase = 3;
+    }
+    return true;
 }
 
 const struct ds_soa *dns_zone_soa(const struct zone *z)

@@ -61,6 +61,8 @@ struct zone {
 
 enum version_mode { VERSION_FULL = 0, VERSION_NAME_ONLY = 1, VERSION_REFUSE = 2 };
 
+struct xfr_config;
+
 struct dns_config {
     struct zone *zones;
     int nzones;
@@ -76,6 +78,8 @@ struct dns_config {
      * the ones that failed, since start. Kept by dns_config_reload() on the
      * main thread, carried over to every new config; not used to answer. */
     uint64_t loads, load_failures;
+    /* zone transfer settings and TSIG keys (xfr.h), owned by main; NULL: none */
+    const struct xfr_config *xfr;
 };
 
 /// Per-worker counters; summed on read. Zone counters are indexed by zone->index.
@@ -97,6 +101,9 @@ struct dns_stats {
      * closed for idleness / lifetime / a slow query, open right now (gauge) */
     uint64_t tcp_accepted, tcp_refused, tcp_timeouts, tcp_open;
     uint64_t qlog_dropped;              /* query-log lines dropped under overload */
+    /* zone transfers (xfr.h): sent whole, cut short (client gone, journal
+     * error), refused (access, TSIG, not a zone) */
+    uint64_t xfr_done, xfr_aborted, xfr_refused;
     struct dns_zone_stats zone[DNS_STATS_MAX_ZONES];
 };
 
@@ -172,8 +179,26 @@ void dns_config_free_all(struct dns_config *cfg);
 /// Free a config (not its datasets: they may be shared with the next config).
 void dns_config_free(struct dns_config *cfg);
 
-/// Write every zone in BIND format (-d).
+/// Write every zone in BIND format (-d): dns_zone_walk()'s records as text.
 void dns_config_dump(const struct dns_config *cfg, FILE *out);
+
+/// Where a walk of a zone's records stands (all zero: the start).
+struct zone_pos {
+    uint32_t phase;                   /* 0 SOA, 1 NS, 2 datasets, 3 done */
+    uint32_t ns;
+    uint32_t ds;
+    struct ds_pos dp;
+};
+
+/// The records of a zone, as -d writes them and AXFR sends them: the SOA
+/// ($SOA of the first dataset with one), the NS records, then each dataset's
+/// records (dataset.h, ds_type.walk), from *pos; stops before a record that
+/// emit refuses. Returns true when every record was given. The datasets must
+/// stay alive meanwhile (hold them: dataset_hold()). Costs O(records given).
+bool dns_zone_walk(const struct zone *z, struct zone_pos *pos, ds_emit_fn emit, void *ctx);
+
+/// The TTL -d and zone transfers give the zone's SOA record.
+uint32_t dns_zone_soa_ttl(const struct zone *z);
 
 extern const char *dns_version_string;
 

@@ -4,8 +4,9 @@
     /usr/bin/python3 tests/fuzz/gen_corpus.py
 
 Writes tests/fuzz/corpus/query/ (DNS query packets built with dnspython, plus
-hand-made malformed ones) and tests/fuzz/corpus/loader/ (rbldnsd data-file
-snippets). The names match the configuration built by fuzz_query.c. The query
+hand-made malformed ones), tests/fuzz/corpus/loader/ (rbldnsd data-file
+snippets) and tests/fuzz/corpus/xfr/ (a knob byte and a transfer request, see
+fuzz_xfr.c). The names match the configuration built by fuzz_query.c. The query
 ID selects the client address and settings in fuzz_query.c: ID & 7 = 3 ACL
 value, 4 :empty, 5 :refuse, 6 :ignore, 7 IPv6 client; others no ACL entry.
 """
@@ -389,7 +390,53 @@ def loader_seeds():
     return len(LOADER)
 
 
+def xfr_seeds():
+    """A knob byte (fuzz_xfr.c: bits 0-1 client, 2-3 message size, 4 clock +1000 s,
+    5 the harness signs the message) and a request."""
+    import dns.rrset
+    import dns.tsig
+    import dns.tsigkeyring
+    import unittest.mock
+    seeds = {}
+
+    def ixfr(zone, serial):
+        m = dns.message.make_query(zone, "IXFR")
+        m.id = 0x4242
+        m.authority.append(dns.rrset.from_text(zone + ".", 0, "IN", "SOA",
+                                               "ns.%s. hm.%s. %d 1 1 1 1" % (zone, zone, serial)))
+        return m.to_wire()
+
+    for zone in ("bl.example", "dbl.example", "comb.example", "nowhere.example",
+                 "1.2.3.4.bl.example"):
+        seeds["axfr-" + zone] = bytes([0x08]) + q(zone, "AXFR")
+        seeds["axfr-signed-" + zone] = bytes([0x28]) + q(zone, "AXFR")
+    seeds["axfr-small-msgs"] = bytes([0x00]) + q("comb.example", "AXFR")
+    seeds["axfr-refused"] = bytes([0x09]) + q("bl.example", "AXFR")
+    seeds["axfr-v6"] = bytes([0x0a]) + q("dbl.example", "AXFR")
+    seeds["axfr-edns"] = bytes([0x08]) + q("bl.example", "AXFR", edns=0)
+    for serial in (1, 3, 4, 6, 7, 8, 0xffffffff):
+        seeds["ixfr-%d" % serial] = bytes([0x08]) + ixfr("bl.example", serial)
+        seeds["ixfr-small-%d" % serial] = bytes([0x00]) + ixfr("bl.example", serial)
+    seeds["ixfr-signed"] = bytes([0x28]) + ixfr("bl.example", 4)
+    seeds["ixfr-badtime"] = bytes([0x38]) + ixfr("bl.example", 4)
+    seeds["ixfr-comb"] = bytes([0x04]) + ixfr("comb.example", 2)
+    seeds["soa-signed"] = bytes([0x28]) + q("bl.example", "SOA", edns=0)
+    seeds["a-signed"] = bytes([0x21]) + q("2.0.0.127.bl.example", "A")
+    # signed by dnspython with the harness's key (a different TSIG writer),
+    # and with a wrong secret
+    for name, secret in (("dnspython", "c2VjcmV0LWtleS1vbmU="), ("wrongkey", "b3RoZXI=")):
+        kr = dns.tsigkeyring.from_text({"k1.example": secret})
+        with unittest.mock.patch("time.time", lambda: 1700000000):
+            m = dns.message.make_query("bl.example", "AXFR")
+            m.use_tsig(kr, keyname="k1.example", algorithm=dns.tsig.HMAC_SHA256)
+            seeds["axfr-" + name] = bytes([0x08]) + m.to_wire()
+    for k, v in seeds.items():
+        write("xfr", k, v)
+    return len(seeds)
+
+
 if __name__ == "__main__":
     nq = query_seeds()
     nl = loader_seeds()
-    print("query seeds: %d, loader seeds: %d" % (nq, nl), file=sys.stderr)
+    nx = xfr_seeds()
+    print("query seeds: %d, loader seeds: %d, xfr seeds: %d" % (nq, nl, nx), file=sys.stderr)

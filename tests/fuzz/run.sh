@@ -13,13 +13,13 @@
 #                 runs and is not committed). New crashes land in
 #                 BUILD_DIR/artifacts/<h>/; the log is BUILD_DIR/<h>.log.
 #
-# HARNESS: query, loader, control (default: all). Exits non-zero if any input crashes,
+# HARNESS: query, loader, control, xfr (default: all). Exits non-zero if any input crashes,
 # leaks, hits undefined behaviour or breaks a harness invariant.
 # Environment: CC (clang), FUZZ_NICE (10), FUZZ_ARGS (extra libFuzzer flags).
 set -eu
 
 if [ $# -lt 2 ]; then
-    echo "usage: $0 BUILD_DIR SECONDS [query|loader|control...]" >&2
+    echo "usage: $0 BUILD_DIR SECONDS [query|loader|control|xfr...]" >&2
     exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +27,7 @@ root=$(cd "$here/../.." && pwd)
 build=$1
 secs=$2
 shift 2
-harnesses=${*:-query loader control}
+harnesses=${*:-query loader control xfr}
 case $secs in '' | *[!0-9]*) echo "$0: SECONDS must be a number" >&2; exit 2 ;; esac
 
 CC=${CC:-clang}
@@ -45,7 +45,7 @@ CFLAGS="-std=gnu17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-missing-fie
 SRCS="src/common/log.c src/common/util.c src/common/siphash.c src/common/strbuf.c src/common/json.c
 src/dns/wire.c src/dns/answer.c src/dns/dataset.c src/dns/prefixmap.c src/dns/nametab.c src/dns/ds_ip4.c
 src/dns/ds_ip6.c src/dns/ds_dn.c src/dns/ds_other.c src/dns/zone.c src/dns/config.c src/dns/server.c
-src/dns/rrl.c src/dns/report.c src/dns/control.c"
+src/dns/rrl.c src/dns/report.c src/dns/control.c src/dns/tsig.c src/dns/xfr.c src/dns/notify.c"
 
 # Rebuild when any source or header is newer than the harness binary.
 stale() {
@@ -54,10 +54,10 @@ stale() {
         \( -name '*.c' -o -name '*.h' \) -newer "$build/fuzz_$1" | head -n 1)" ]
 }
 
-all="query loader control"
+all="query loader control xfr"
 need_build=
 for h in $harnesses; do
-    case $h in query | loader | control) ;; *) echo "$0: unknown harness $h" >&2; exit 2 ;; esac
+    case $h in query | loader | control | xfr) ;; *) echo "$0: unknown harness $h" >&2; exit 2 ;; esac
 done
 for h in $all; do
     if stale "$h"; then need_build=1; fi
@@ -76,7 +76,7 @@ if [ -n "$need_build" ]; then
     for p in $pids; do wait "$p" || { echo "$0: compile failed" >&2; exit 2; }; done
     for h in $all; do
         # shellcheck disable=SC2086
-        $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" $objs -lz -lpthread -o "$build/fuzz_$h" ||
+        $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" $objs -lz -lpthread -lcrypto -o "$build/fuzz_$h" ||
             { echo "$0: link of fuzz_$h failed" >&2; exit 2; }
     done
 fi
