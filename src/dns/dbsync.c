@@ -8,6 +8,7 @@
 #include "common/log.h"
 #include "common/util.h"
 #include "ds_db.h"
+#include "notify.h"
 #include "store/store.h"
 
 struct dblist {
@@ -231,6 +232,9 @@ int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cf
     if (store_lists(d->store, add_new_list, &a) < 0)
         log_error("event=db-poll-failed error=\"%s\"", store_error(d->store));
     /* then every list's journal */
+    uint64_t notified_before[d->nlists > 0 ? d->nlists : 1];
+    for (int i = 0; i < d->nlists; i++)
+        notified_before[i] = d->lists[i].serial;
     size_t applied = 0;
     enum { MAX_RETIRED_DS = 16 };
     struct dataset *retired_ds[MAX_RETIRED_DS];
@@ -286,6 +290,16 @@ int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cf
     struct dns_config *old = dns_server_publish(srv, n);
     *cfgp = n;
     dns_config_free(old);
+    /* secondaries hear of every list that changed (RFC 1996) */
+    if (srv->notify)
+        for (int i = 0; i < d->nlists; i++) {
+            if (d->lists[i].serial == notified_before[i])
+                continue;
+            for (int z = 0; z < n->nzones; z++)
+                for (int k = 0; k < n->zones[z].nds; k++)
+                    if (n->zones[z].ds[k] == d->lists[i].ds)
+                        dns_notify_zone(srv->notify, &n->zones[z]);
+        }
     /* the publish waited until no worker could hold a replaced table or dataset */
     for (int i = 0; i < d->nlists; i++)
         dsdb_commit(d->lists[i].ds, no_wait, NULL);

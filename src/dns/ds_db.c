@@ -1,11 +1,13 @@
 #include "ds_db.h"
 
 #include <arpa/inet.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/random.h>
+#include <time.h>
 
 #include "answer.h"
 #include "common/log.h"
@@ -569,106 +571,226 @@ static void db_free(struct dataset *ds)
 
 static size_t db_count(const struct dataset *ds) { return dsdb_count(ds); }
 
-/* -d and zone transfers: the listings as the database has them now, written
- * like the file datasets' dumps (a prefix as the octet-aligned wildcards it
- * covers, an exclusion as a CNAME to "excluded"). */
-struct dump_ctx {
-    const struct dataset *ds;
-    FILE *out;
+/* -d and zone transfers: the records of a snapshot of the list, read from
+ * the database (the in-memory table holds fingerprints, not entries), written
+ * as the file datasets' walks write theirs: a prefix as the octet- (nibble-)
+ * aligned wildcards it covers, an exclusion as a CNAME to "excluded". A walk
+ * keeps its database cursor between calls (pos->part names it), so a
+ * transfer written a message at a time reads the list once, from one
+ * snapshot. */
+
+enum { MAX_CURSORS = 8 };
+
+struct walk_cursor {
+    uint32_t id;                 /* 0: free */
+    struct store_cursor *cur;
+    uint64_t read;               /* entries taken from the cursor */
+    bool have;                   /* `cur_entry` holds the entry being written */
+    struct store_entry e;
+    char entry[DNS_MAX_NAME + 1], txt[256];
+    bool has_txt;
 };
 
-static void dump_value(const struct dump_ctx *c, const char *owner, const struct store_entry *e,
-                       const char *entry)
+static pthread_mutex_t walk_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct walk_cursor cursors[MAX_CURSORS];
+static uint32_t next_cursor_id;
+
+static void cursor_drop(struct walk_cursor *w)
 {
-    const struct dsdb *p = c->ds->priv;
-    const struct ds_value *d = value_at(p, p->def_idx);
-    if (e->excluded) {
-        fprintf(c->out, "%s\t%u\tIN\tCNAME\texcluded\n", owner, d->ttl);
-        return;
-    }
-    uint32_t a = e->code ? e->code : d->a;
-    fprintf(c->out, "%s\t%u\tIN\tA\t%u.%u.%u.%u\n", owner, d->ttl, a >> 24, (a >> 16) & 255,
-            (a >> 8) & 255, a & 255);
-    ds_dump_txt(c->out, owner, d->ttl, e->txt ? e->txt : d->txt, entry);
+    store_cursor_close(w->cur);
+    memset(w, 0, sizeof *w);
 }
 
-static int dump_one(void *ctx, const struct store_entry *e)
+/* The cursor of this walk, opened (and advanced to pos->entry) if needed. */
+static struct walk_cursor *cursor_for(const struct dsdb *p, struct ds_pos *pos)
 {
-    const struct dump_ctx *c = ctx;
-    const struct dsdb *p = c->ds->priv;
+    struct walk_cursor *w = NULL;
+    for (int i = 0; i < MAX_CURSORS && pos->part; i++)
+        if (cursors[i].id == pos->part)
+            w = &cursors[i];
+    if (w && w->read == pos->entry + (w->have ? 1 : 0))
+        return w;
+    if (w)
+        cursor_drop(w);
+    /* a free slot, or the first one (an abandoned transfer's) */
+    for (int i = 0; i < MAX_CURSORS && !w; i++)
+        if (!cursors[i].id)
+            w = &cursors[i];
+    if (!w) {
+        w = &cursors[next_cursor_id % MAX_CURSORS];
+        cursor_drop(w);
+    }
+    char err[256];
+    if (!p->store_path ||
+        store_cursor_open(p->store_path, p->list_id, (int64_t)time(NULL), &w->cur, err, sizeof err) < 0) {
+        log_error("event=walk-failed list=%lld error=\"%s\"", (long long)p->list_id,
+                  p->store_path ? err : "no database");
+        return NULL;
+    }
+    w->id = ++next_cursor_id ? next_cursor_id : ++next_cursor_id;
+    pos->part = w->id;
+    /* resuming a walk whose cursor was lost: skip what was written */
+    struct store_entry e;
+    while (w->read < pos->entry && store_cursor_next(w->cur, &e) == 1)
+        w->read++;
+    return w;
+}
+
+/* Wire labels of a text name (no root byte); returns the length or 0. */
+static size_t wire_labels(const char *text, uint8_t *out, size_t cap)
+{
+    size_t n = 0;
+    for (const char *s = text; *s;) {
+        const char *dot = strchr(s, '.');
+        size_t l = dot ? (size_t)(dot - s) : strlen(s);
+        if (l == 0 || l > 63 || n + 1 + l > cap)
+            return 0;
+        out[n++] = (uint8_t)l;
+        memcpy(out + n, s, l);
+        n += l;
+        s += l + (dot ? 1 : 0);
+    }
+    return n;
+}
+
+/* Write the records of one owner from pos->rr on (0: A or CNAME, 1: TXT). */
+static bool emit_value(const struct dsdb *p, const struct walk_cursor *w, const uint8_t *owner,
+                       size_t olen, const char *entry, struct ds_pos *pos, ds_emit_fn emit, void *ctx)
+{
+    const struct ds_value *d = value_at(p, p->def_idx);
+    struct ds_rr rr = {.owner = owner, .owner_len = olen, .ttl = d->ttl};
+    if (w->e.excluded) {
+        rr.type = DNS_T_CNAME;
+        return pos->rr > 0 || !emit(ctx, &rr);
+    }
+    uint32_t a = w->e.code ? w->e.code : d->a;
+    if (pos->rr == 0) {
+        uint8_t rd[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a};
+        rr.type = DNS_T_A;
+        rr.rdata = rd;
+        rr.rdlen = 4;
+        if (emit(ctx, &rr))
+            return false;
+        pos->rr = 1;
+    }
+    const char *tpl = w->has_txt ? w->txt : d->txt;
+    if (tpl) {
+        rr = (struct ds_rr){.owner = owner, .owner_len = olen, .type = DNS_T_TXT, .ttl = d->ttl,
+                            .tpl = tpl, .entry = entry};
+        if (emit(ctx, &rr))
+            return false;
+    }
+    return true;
+}
+
+/* The records of the current entry from pos->block / pos->rr on. */
+static bool emit_entry(const struct dsdb *p, struct walk_cursor *w, struct ds_pos *pos,
+                       ds_emit_fn emit, void *ctx)
+{
     struct parsed x;
-    if (parse_entry(p, e->entry, &x) < 0)
-        return 0;
-    char owner[DNS_MAX_NAME + 8];
+    if (parse_entry(p, w->entry, &x) < 0)
+        return true; /* not for this kind of list: the answer path ignores it too */
+    uint8_t owner[DNS_MAX_NAME + 4];
+    char entry[INET6_ADDRSTRLEN > DNS_MAX_NAME ? INET6_ADDRSTRLEN : DNS_MAX_NAME + 1];
     if (x.kind == K_IP4) {
         int octets = (x.len + 7) / 8;
         uint32_t blocks = 1u << (8 * octets - x.len);
-        for (uint32_t b = 0; b < blocks; b++) {
-            uint32_t a = x.ip4 + (octets ? b << (32 - 8 * octets) : 0);
-            int n = 0;
+        for (; pos->block < blocks; pos->block++, pos->rr = 0) {
+            uint32_t a = x.ip4 + (octets ? pos->block << (32 - 8 * octets) : 0);
+            size_t n = 0;
             if (octets < 4)
-                n += snprintf(owner + n, sizeof owner - (size_t)n, "*%s", octets ? "." : "");
-            for (int o = octets - 1; o >= 0; o--)
-                n += snprintf(owner + n, sizeof owner - (size_t)n, "%u%s", (a >> (24 - 8 * o)) & 255,
-                              o ? "." : "");
-            char entry[16];
+                owner[n++] = 1, owner[n++] = '*';
+            for (int o = octets - 1; o >= 0; o--) {
+                char num[4];
+                int k = snprintf(num, sizeof num, "%u", (a >> (24 - 8 * o)) & 255);
+                owner[n++] = (uint8_t)k;
+                memcpy(owner + n, num, (size_t)k);
+                n += (size_t)k;
+            }
             snprintf(entry, sizeof entry, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
                      a & 255);
-            dump_value(c, owner, e, entry);
+            if (!emit_value(p, w, owner, n, entry, pos, emit, ctx))
+                return false;
         }
-    } else if (x.kind == K_IP6) {
+        return true;
+    }
+    if (x.kind == K_IP6) {
         int nibbles = (x.len + 3) / 4;
         uint32_t blocks = 1u << (4 * nibbles - x.len);
-        for (uint32_t b = 0; b < blocks; b++) {
+        for (; pos->block < blocks; pos->block++, pos->rr = 0) {
             uint8_t a[16];
             memcpy(a, x.ip6, 16);
             if (nibbles) {
-                int last = nibbles - 1; /* the nibble the block number goes into */
-                uint8_t v = (uint8_t)(((last % 2 == 0) ? a[last / 2] >> 4 : a[last / 2] & 15) + b);
-                if (last % 2 == 0)
-                    a[last / 2] = (uint8_t)((a[last / 2] & 15) | v << 4);
-                else
-                    a[last / 2] = (uint8_t)((a[last / 2] & 0xf0) | (v & 15));
+                int last = nibbles - 1;
+                unsigned v = ((last % 2 == 0) ? a[last / 2] >> 4 : a[last / 2] & 15) + pos->block;
+                a[last / 2] = last % 2 == 0 ? (uint8_t)((a[last / 2] & 15) | (v & 15) << 4)
+                                            : (uint8_t)((a[last / 2] & 0xf0) | (v & 15));
             }
-            int n = 0;
+            size_t n = 0;
             if (nibbles < 32)
-                n += snprintf(owner + n, sizeof owner - (size_t)n, "*%s", nibbles ? "." : "");
+                owner[n++] = 1, owner[n++] = '*';
             for (int i = nibbles - 1; i >= 0; i--) {
                 unsigned v = (i % 2 == 0) ? a[i / 2] >> 4 : a[i / 2] & 15;
-                n += snprintf(owner + n, sizeof owner - (size_t)n, "%x%s", v, i ? "." : "");
+                owner[n++] = 1;
+                owner[n++] = (uint8_t)"0123456789abcdef"[v];
             }
-            char entry[INET6_ADDRSTRLEN];
             inet_ntop(AF_INET6, a, entry, sizeof entry);
-            dump_value(c, owner, e, entry);
+            if (!emit_value(p, w, owner, n, entry, pos, emit, ctx))
+                return false;
         }
-    } else {
-        if (x.kind == K_TREE) {
-            dump_value(c, x.name, e, x.name);
-            snprintf(owner, sizeof owner, "*.%s", x.name);
-        } else {
-            snprintf(owner, sizeof owner, "%s%s", x.kind == K_SUB ? "*." : "", x.name);
-        }
-        dump_value(c, owner, e, x.name);
+        return true;
     }
-    return 0;
+    /* a domain: "x" -> x; "*.x" -> *.x; ".x" -> x, then *.x (block 0 and 1) */
+    uint32_t blocks = x.kind == K_TREE ? 2 : 1;
+    for (; pos->block < blocks; pos->block++, pos->rr = 0) {
+        size_t n = 0;
+        if (x.kind == K_SUB || (x.kind == K_TREE && pos->block == 1))
+            owner[n++] = 1, owner[n++] = '*';
+        size_t l = wire_labels(x.name, owner + n, sizeof owner - n);
+        if (!l)
+            return true;
+        if (!emit_value(p, w, owner, n + l, x.name, pos, emit, ctx))
+            return false;
+    }
+    return true;
 }
 
-static void db_dump(const struct dataset *ds, const uint8_t *base, FILE *out)
+static bool db_walk(const struct dataset *ds, struct ds_pos *pos, ds_emit_fn emit, void *ctx)
 {
-    (void)base;
     const struct dsdb *p = ds->priv;
-    struct store *s;
-    char err[256];
-    if (!p->store_path || store_open(p->store_path, true, &s, err, sizeof err) < 0) {
-        log_error("event=dump-failed dataset=%s error=\"%s\"", ds->label,
-                  p->store_path ? err : "no database");
-        return;
+    pthread_mutex_lock(&walk_lock);
+    bool done = false;
+    struct walk_cursor *w = cursor_for(p, pos);
+    while (w) {
+        if (!w->have) {
+            struct store_entry e;
+            int r = store_cursor_next(w->cur, &e);
+            if (r <= 0) {
+                if (r < 0)
+                    log_error("event=walk-failed list=%lld error=\"reading the listings\"",
+                              (long long)p->list_id);
+                cursor_drop(w);
+                done = true;
+                break;
+            }
+            w->read++;
+            w->have = true;
+            w->e = e;
+            snprintf(w->entry, sizeof w->entry, "%s", e.entry);
+            w->has_txt = e.txt != NULL;
+            snprintf(w->txt, sizeof w->txt, "%s", e.txt ? e.txt : "");
+            pos->block = 0;
+            pos->rr = 0;
+        }
+        if (!emit_entry(p, w, pos, emit, ctx))
+            break;
+        w->have = false;
+        pos->entry++;
+        pos->block = 0;
+        pos->rr = 0;
     }
-    struct dump_ctx c = {ds, out};
-    uint64_t serial;
-    if (store_listings_each(s, p->list_id, (int64_t)time(NULL), &serial, dump_one, &c) < 0)
-        log_error("event=dump-failed dataset=%s error=\"%s\"", ds->label, store_error(s));
-    store_close(s);
+    pthread_mutex_unlock(&walk_lock);
+    return done;
 }
 
 static int db_line(struct dataset *ds, char *line, size_t len)
@@ -685,4 +807,4 @@ static int db_finish(struct dataset *ds)
 }
 
 const struct ds_type ds_type_db = {"db", sizeof(struct dsdb), db_line, db_finish, db_query,
-                                   db_free, db_dump, db_count};
+                                   db_free, db_walk, db_count};
