@@ -45,12 +45,13 @@ CFLAGS="-std=gnu17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-missing-fie
 SRCS="src/common/log.c src/common/util.c src/common/siphash.c src/common/strbuf.c src/common/json.c
 src/dns/wire.c src/dns/answer.c src/dns/dataset.c src/dns/prefixmap.c src/dns/nametab.c src/dns/ds_ip4.c
 src/dns/ds_ip6.c src/dns/ds_dn.c src/dns/ds_other.c src/dns/zone.c src/dns/config.c src/dns/server.c
-src/dns/rrl.c src/dns/report.c src/dns/control.c src/dns/tsig.c src/dns/xfr.c src/dns/notify.c"
+src/dns/rrl.c src/dns/report.c src/dns/control.c src/dns/tsig.c src/dns/xfr.c src/dns/notify.c
+src/dns/ds_db.c src/dns/dbsync.c src/store/entry.c src/store/import.c src/store/store.c src/store/batch.c"
 
 # Rebuild when any source or header is newer than the harness binary.
 stale() {
     [ ! -x "$build/fuzz_$1" ] && return 0
-    [ -n "$(find "$root/src/common" "$root/src/dns" "$here" -maxdepth 1 \
+    [ -n "$(find "$root/src/common" "$root/src/dns" "$root/src/store" "$here" -maxdepth 1 \
         \( -name '*.c' -o -name '*.h' \) -newer "$build/fuzz_$1" | head -n 1)" ]
 }
 
@@ -76,7 +77,7 @@ if [ -n "$need_build" ]; then
     for p in $pids; do wait "$p" || { echo "$0: compile failed" >&2; exit 2; }; done
     for h in $all; do
         # shellcheck disable=SC2086
-        $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" $objs -lz -lpthread -lcrypto -o "$build/fuzz_$h" ||
+        $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" $objs -lz -lpthread -lcrypto -lsqlite3 -o "$build/fuzz_$h" ||
             { echo "$0: link of fuzz_$h failed" >&2; exit 2; }
     done
 fi
