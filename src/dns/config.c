@@ -12,6 +12,7 @@
 #include "common/util.h"
 #include "notify.h"
 #include "server.h"
+#include "ds_db.h"
 #include "zone.h"
 
 /* Split "zone:type:files"; zone may be empty for a global acl. */
@@ -192,6 +193,80 @@ static void note_failure(struct dns_config *cfg, struct dataset *old, const stru
     cfg->load_failures++;
 }
 
+struct dns_config *dns_config_copy(const struct dns_config *cfg)
+{
+    struct dns_config *n = config_replace(cfg, NULL, NULL);
+    if (n)
+        dns_config_prepare(n);
+    return n;
+}
+
+struct dns_config *dns_config_replace_dataset(const struct dns_config *cfg, struct dataset *old,
+                                              struct dataset *neu)
+{
+    struct dns_config *n = config_replace(cfg, old, neu);
+    if (n)
+        dns_config_prepare(n);
+    return n;
+}
+
+struct dns_config *dns_config_add_dataset(const struct dns_config *cfg, const char *zone,
+                                          struct dataset *ds)
+{
+    uint8_t wire[DNS_MAX_NAME + 1];
+    int wl = dns_name_from_text(zone, strlen(zone), wire);
+    if (wl < 0) {
+        log_error("event=bad-zone zone=\"%s\" dataset=%s error=\"invalid zone name\"", zone, ds->label);
+        return NULL;
+    }
+    struct dns_config *n = config_replace(cfg, NULL, NULL);
+    if (!n)
+        return NULL;
+    struct dataset **all = realloc(n->all, (size_t)(n->nall + 2) * sizeof *all);
+    struct zone *zones = all ? realloc(n->zones, (size_t)(n->nzones + 2) * sizeof *zones) : NULL;
+    if (all)
+        n->all = all;
+    if (!zones)
+        goto fail;
+    n->zones = zones;
+    struct zone *z = NULL;
+    int maxindex = -1;
+    for (int k = 0; k < n->nzones; k++) {
+        if (memcmp(n->zones[k].name, wire, (size_t)wl) == 0)
+            z = &n->zones[k];
+        if (n->zones[k].index > maxindex)
+            maxindex = n->zones[k].index;
+    }
+    if (!z) {
+        if (maxindex + 1 >= DNS_STATS_MAX_ZONES) {
+            log_error("event=too-many-zones max=%d zone=%s", DNS_STATS_MAX_ZONES, zone);
+            goto fail;
+        }
+        z = &n->zones[n->nzones];
+        memset(z, 0, sizeof *z);
+        z->index = maxindex + 1;
+        memcpy(z->name, wire, (size_t)wl);
+        z->nlabels = dns_name_labels(wire);
+        char text[DNS_MAX_NAME + 1];
+        dns_name_to_text(wire, text, sizeof text);
+        z->text = strdup(text);
+        if (!z->text)
+            goto fail;
+        n->nzones++;
+    }
+    struct dataset **dsv = realloc(z->ds, (size_t)(z->nds + 1) * sizeof *dsv);
+    if (!dsv)
+        goto fail;
+    z->ds = dsv;
+    z->ds[z->nds++] = ds;
+    n->all[n->nall++] = ds;
+    dns_config_prepare(n);
+    return n;
+fail:
+    dns_config_free(n);
+    return NULL;
+}
+
 int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool force)
 {
     int failures = 0, reloaded = 0;
@@ -199,6 +274,8 @@ int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool for
         (*cfgp)->all[i]->last_result = DS_UNCHANGED;
     for (int i = 0; i < (*cfgp)->nall; i++) {
         struct dataset *old = (*cfgp)->all[i];
+        if (old->type == &ds_type_db)
+            continue; /* changes in place, from the database (dbsync.c) */
         if (!force && !dataset_changed(old))
             continue;
         (*cfgp)->loads++;

@@ -47,6 +47,7 @@
 #include "common/util.h"
 #include "control.h"
 #include "dataset.h"
+#include "dbsync.h"
 #include "notify.h"
 #include "server.h"
 #include "xfr.h"
@@ -55,6 +56,7 @@
 struct options {
     const char *user, *rootdir, *workdir, *pidfile, *logfile, *statsfile;
     const char *metrics, *control;    /* --metrics ADDR:PORT, --control PATH (control.h) */
+    struct dbsync_options db;         /* --db PATH, --db-ns NAME (dbsync.h) */
     struct ttl_policy ttl;
     uint32_t check;
     bool quiet, foreground, dump, lazy;
@@ -99,6 +101,9 @@ static void usage(FILE *out)
             " -C - disable on-the-fly decompression of dataset files\n"
             " -d - dump all zones in BIND format to standard output and exit\n"
             " --threads N - UDP worker threads (default: one per CPU)\n"
+            " --db PATH - also serve every list of this listing database, following\n"
+            "  its changes as they are committed\n"
+            " --db-ns NAME - name server of the database's zones (repeatable)\n"
             " --tcp-idle-timeout D - close a TCP connection idle for D (10s)\n"
             " --tcp-max-connections N - at most N TCP connections at once (4096)\n"
             " --tcp-max-per-client N - at most N per address, IPv6 /64 (32)\n"
@@ -504,7 +509,7 @@ int main(int argc, char **argv)
     log_init("rampart-dnsbl", LOG_LVL_INFO);
     /* long only: letters outside the short-option string (values from 256 on
      * are the defense options, handled by parse_defense_option()) */
-    enum { OPT_METRICS = 'P', OPT_CONTROL = 'K' };
+    enum { OPT_METRICS = 'P', OPT_CONTROL = 'K', OPT_DB = 'B', OPT_DB_NS = 'N' };
     static const struct option longopts[] = {
         {"threads", required_argument, NULL, 'T'},
         {"tcp-idle-timeout", required_argument, NULL, 'I'},
@@ -529,6 +534,8 @@ int main(int argc, char **argv)
         {"help", no_argument, NULL, 'h'},
         {"metrics", required_argument, NULL, OPT_METRICS},
         {"control", required_argument, NULL, OPT_CONTROL},
+        {"db", required_argument, NULL, OPT_DB},
+        {"db-ns", required_argument, NULL, OPT_DB_NS},
         {"xfr-allow", required_argument, NULL, OPT_XFR_ALLOW},
         {"tsig-key", required_argument, NULL, OPT_TSIG_KEY},
         {"tsig-keyfile", required_argument, NULL, OPT_TSIG_KEYFILE},
@@ -619,6 +626,14 @@ int main(int argc, char **argv)
         }
         case OPT_METRICS: o.metrics = optarg; break;
         case OPT_CONTROL: o.control = optarg; break;
+        case OPT_DB: o.db.path = optarg; break;
+        case OPT_DB_NS:
+            if (o.db.nns == DBSYNC_MAX_NS) {
+                log_error("event=bad-option option=--db-ns error=\"at most %d names\"", DBSYNC_MAX_NS);
+                return 1;
+            }
+            o.db.ns[o.db.nns++] = optarg;
+            break;
         case 'h': usage(stdout); return 0;
         default: usage(stderr); return 1;
         }
@@ -626,8 +641,8 @@ int main(int argc, char **argv)
     o.dsopt.ttl = o.ttl;
     o.specs = (const char **)argv + optind;
     o.nspecs = argc - optind;
-    if (o.nspecs == 0) {
-        log_error("event=bad-usage error=\"no zones given (zone:type:file,...)\"");
+    if (o.nspecs == 0 && !o.db.path) {
+        log_error("event=bad-usage error=\"no zones given (zone:type:file,... or --db PATH)\"");
         usage(stderr);
         return 1;
     }
@@ -701,6 +716,11 @@ int main(int argc, char **argv)
      * before the socket's directory is out of reach (control.h). */
     struct dns_control *ctl = NULL;
     if ((o.metrics || o.control) && !(ctl = dns_control_open(o.metrics, o.control)))
+        return 1;
+    /* the database is opened and read before chroot and the privilege drop:
+     * its open files stay usable afterwards */
+    struct dbsync *db = NULL;
+    if (o.db.path && !(db = dbsync_open(&o.db, &cfg)))
         return 1;
     if (o.rootdir && (chroot(o.rootdir) < 0 || chdir("/") < 0)) {
         log_error("event=chroot-failed dir=%s error=\"%s\"", o.rootdir, strerror(errno));
@@ -783,7 +803,7 @@ int main(int argc, char **argv)
     while (running) {
         struct pollfd pfd[2] = {{.fd = sfd, .events = POLLIN},
                                 {.fd = dns_control_reload_fd(ctl), .events = POLLIN}};
-        int timeout = o.check ? 1000 : -1;
+        int timeout = db ? 20 : o.check ? 1000 : -1; /* --db: follow commits closely */
         int r = poll(pfd, 2, timeout);
         if (r > 0 && (pfd[1].revents & POLLIN) && dns_control_reload_wanted(ctl))
             dns_control_reload_done(ctl, cfg, reload_on_hup(&o, &srv, &cfg, &qlog_unbuf));
@@ -810,6 +830,8 @@ int main(int argc, char **argv)
             if (o.statsfile)
                 write_stats_line(&srv, cfg, o.statsfile, &prev, false);
         }
+        if (db)
+            dbsync_poll(db, &srv, &cfg);
         dns_control_update(ctl, cfg);
     }
     dns_control_close(ctl);
@@ -821,6 +843,7 @@ int main(int argc, char **argv)
     dns_notify_stop(srv.notify);
     notify_targets_free(&notify_targets);
     log_info("event=stopped");
+    dbsync_close(db);
     dns_config_free_all(cfg);
     xfr_config_free(&xfrc);
     free(binds);

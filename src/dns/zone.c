@@ -13,6 +13,7 @@
  * lazy (-a); negative ones carry the SOA, whose TTL is the SOA minimum.
  */
 #include "zone.h"
+#include "ds_db.h"
 
 #include "common/siphash.h"
 #include <time.h>
@@ -100,6 +101,8 @@ static bool ds_accepts(const struct dataset *d, const struct ds_query *dq)
         return dq->rel > 0;
     if (t == &ds_type_combined)
         return comb_accepts(d, dq, ds_accepts);
+    if (t == &ds_type_db)
+        return dq->ip4_octets == 4 || dq->ip6_nibbles == 32 || dq->rel > 0;
     return false;
 }
 

@@ -157,6 +157,18 @@ struct dns_server;
 /// config's loads/load_failures, say what happened (for reports).
 int dns_config_reload(struct dns_server *srv, struct dns_config **cfgp, bool force);
 
+/// A copy of cfg, prepared (after datasets changed in place: a serial). NULL on OOM.
+struct dns_config *dns_config_copy(const struct dns_config *cfg);
+
+/// A prepared copy of cfg serving neu wherever cfg served old. NULL on OOM.
+struct dns_config *dns_config_replace_dataset(const struct dns_config *cfg, struct dataset *old,
+                                              struct dataset *neu);
+
+/// A prepared copy of cfg that also serves ds, in the zone named `zone` (a new
+/// zone after the others, or the zone of that name). NULL on failure (logged).
+struct dns_config *dns_config_add_dataset(const struct dns_config *cfg, const char *zone,
+                                          struct dataset *ds);
+
 /// Compute what a config derives from its loaded datasets (glue records).
 /// Called by dns_config_reload for every new config, before publishing.
 void dns_config_prepare(struct dns_config *cfg);

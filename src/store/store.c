@@ -1001,3 +1001,90 @@ int store_audit_each(struct store *s, const char *list, const char *entry, size_
     int stopped;
     return each_row(s, st, "reading the audit trail", audit_row, &cb, &stopped);
 }
+
+/* ---- a listing cursor for zone transfers ----
+ *
+ * Its own read-only connection and read transaction: a snapshot of the list
+ * that later commits do not change, read a row at a time, in key order. */
+
+struct store_cursor {
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    uint64_t serial;
+};
+
+int store_cursor_open(const char *path, int64_t list_id, int64_t now, struct store_cursor **out,
+                      char *err, size_t errcap)
+{
+    struct store_cursor *c = calloc(1, sizeof *c);
+    if (!c) {
+        snprintf(err, errcap, "out of memory");
+        return STORE_EDB;
+    }
+    int rc = sqlite3_open_v2(path, &c->db, SQLITE_OPEN_READONLY, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_busy_timeout(c->db, BUSY_TIMEOUT_MS);
+        rc = sqlite3_exec(c->db, "BEGIN", NULL, NULL, NULL);
+    }
+    sqlite3_stmt *ser = NULL;
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db, "SELECT serial FROM lists WHERE id = ?1", -1, &ser, NULL);
+    if (rc == SQLITE_OK) {
+        sqlite3_bind_int64(ser, 1, list_id);
+        rc = sqlite3_step(ser);
+        if (rc == SQLITE_ROW) {
+            c->serial = (uint64_t)sqlite3_column_int64(ser, 0);
+            rc = SQLITE_OK;
+        } else if (rc == SQLITE_DONE) {
+            snprintf(err, errcap, "no list %lld", (long long)list_id);
+            sqlite3_finalize(ser);
+            store_cursor_close(c);
+            return STORE_ENOENT;
+        }
+    }
+    sqlite3_finalize(ser);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_prepare_v2(c->db,
+                                "SELECT entry, excluded, code, txt, expires FROM listings"
+                                " WHERE list_id = ?1 AND (expires = 0 OR expires > ?2)"
+                                " ORDER BY family, entry",
+                                -1, &c->st, NULL);
+    if (rc != SQLITE_OK) {
+        snprintf(err, errcap, "%s: %s", path, c->db ? sqlite3_errmsg(c->db) : "cannot open");
+        store_cursor_close(c);
+        return STORE_EDB;
+    }
+    sqlite3_bind_int64(c->st, 1, list_id);
+    sqlite3_bind_int64(c->st, 2, now);
+    *out = c;
+    return 0;
+}
+
+uint64_t store_cursor_serial(const struct store_cursor *c) { return c->serial; }
+
+int store_cursor_next(struct store_cursor *c, struct store_entry *e)
+{
+    int rc = sqlite3_step(c->st);
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc != SQLITE_ROW)
+        return STORE_EDB;
+    e->entry = col_text(c->st, 0);
+    e->excluded = sqlite3_column_int(c->st, 1) != 0;
+    e->code = (uint32_t)sqlite3_column_int64(c->st, 2);
+    e->txt = col_text_or_null(c->st, 3);
+    e->expires = sqlite3_column_int64(c->st, 4);
+    return 1;
+}
+
+void store_cursor_close(struct store_cursor *c)
+{
+    if (!c)
+        return;
+    sqlite3_finalize(c->st);
+    if (c->db) {
+        sqlite3_exec(c->db, "ROLLBACK", NULL, NULL, NULL);
+        sqlite3_close(c->db);
+    }
+    free(c);
+}

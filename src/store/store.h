@@ -283,4 +283,23 @@ int store_batch_commit(struct store_batch *b);
 /// Roll back (then free) the batch.
 void store_batch_abort(struct store_batch *b);
 
+/* ---- reading a whole list as a snapshot (zone transfers) ---- */
+
+struct store_cursor;
+
+/// Open a snapshot of a list's active listings (at `now`) on its own
+/// read-only connection: later commits do not change what it gives. Costs a
+/// connection and a read transaction until closed. 0, or an error with err.
+int store_cursor_open(const char *path, int64_t list_id, int64_t now, struct store_cursor **out,
+                      char *err, size_t errcap);
+
+/// The list's serial in the snapshot.
+uint64_t store_cursor_serial(const struct store_cursor *c);
+
+/// The next listing, in key order (valid until the next call): 1, or 0 at
+/// the end, or an error.
+int store_cursor_next(struct store_cursor *c, struct store_entry *e);
+
+void store_cursor_close(struct store_cursor *c);
+
 #endif

@@ -46,7 +46,7 @@ SRCS="src/common/log.c src/common/util.c src/common/siphash.c src/common/strbuf.
 src/dns/wire.c src/dns/answer.c src/dns/dataset.c src/dns/prefixmap.c src/dns/nametab.c src/dns/ds_ip4.c
 src/dns/ds_ip6.c src/dns/ds_dn.c src/dns/ds_other.c src/dns/zone.c src/dns/config.c src/dns/server.c
 src/dns/rrl.c src/dns/report.c src/dns/control.c src/dns/tsig.c src/dns/xfr.c src/dns/notify.c
-src/store/entry.c src/store/import.c"
+src/dns/ds_db.c src/dns/dbsync.c src/store/entry.c src/store/import.c src/store/store.c src/store/batch.c"
 
 # Rebuild when any source or header is newer than the harness binary.
 stale() {
@@ -77,7 +77,7 @@ if [ -n "$need_build" ]; then
     for p in $pids; do wait "$p" || { echo "$0: compile failed" >&2; exit 2; }; done
     for h in $all; do
         # shellcheck disable=SC2086
-        $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" $objs -lz -lpthread -lcrypto -o "$build/fuzz_$h" ||
+        $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" $objs -lz -lpthread -lcrypto -lsqlite3 -o "$build/fuzz_$h" ||
             { echo "$0: link of fuzz_$h failed" >&2; exit 2; }
     done
 fi

@@ -589,3 +589,75 @@ class SignedStream:
                 if rs.rdtype == dns.rdatatype.SOA:
                     self.soas += len(rs)
                     self.serials += [r.serial for r in rs]
+
+
+# ---- lists of the listing database (rampart-dnsbl --db) ----
+
+RAMPART = os.path.join(BUILD, "rampart")
+
+
+def rampart(db, *args):
+    p = subprocess.run([RAMPART, "--db", str(db), *args], capture_output=True, text=True,
+                       timeout=60)
+    assert p.returncode == 0, f"rampart {' '.join(args)}: {p.stdout}{p.stderr}"
+
+
+@pytest.mark.parametrize("kind", ["nsd", "knot"])
+def test_secondary_mirrors_a_database_list(start_server, pubdir, kind):
+    """A list of the database, mirrored by AXFR; a listing added with
+    `rampart list add` reaches the secondary by NOTIFY + IXFR within 5 s."""
+    binary, make_conf = SECONDARIES[kind]
+    if not os.path.exists(binary):
+        pytest.fail(f"{binary} is missing: make deps installs {kind}")
+    db = pubdir / "rampart.db"
+    rampart(db, "list", "create", "a", "--zone", "a.test", "--kind", "ip4", "--txt", "Listed $")
+    rampart(db, "list", "add", "a", "127.0.0.2", "192.0.2.0/24", "10.17.0.0/16")
+    rampart(db, "list", "create", "s", "--zone", "s.test", "--kind", "dns", "--code", "127.0.1.2")
+    rampart(db, "list", "add", "s", "spam.example", ".wild.example")
+    sec_port = free_port()
+    args = ["-n", "-u", "nobody", "-b", "{addr}/{port}", "--db", str(db), "--db-ns", "ns1.a.test",
+            "--xfr-allow", "127.0.0.1", "--tsig-key", f"k1:hmac-sha256:{SECRET1}",
+            "--notify", f"127.0.0.1/{sec_port},zone=a.test",
+            "--notify", f"127.0.0.1/{sec_port},zone=s.test,key=k1"]
+    srv = start_server(BIN, args, name="rampart-dnsbl")
+    sec_dir = pubdir / kind
+    sec_dir.mkdir()
+    argv = make_conf(sec_dir, sec_port, srv.port)
+    log = open(sec_dir / "out.log", "w")
+    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
+                            start_new_session=True)
+    log.close()
+    try:
+        def sec_log():
+            return (sec_dir / "out.log").read_text(errors="replace")
+
+        def loaded():
+            return (a_values(ask("127.0.0.1", sec_port, "2.0.0.127.a.test")) == ["127.0.0.2"]
+                    and a_values(ask("127.0.0.1", sec_port, "spam.example.s.test")) == ["127.0.1.2"])
+        assert wait_for(loaded, 20), f"{kind} did not load\n{sec_log()}\n{srv.log_text()}"
+        assert a_values(ask("127.0.0.1", sec_port, "9.2.0.192.a.test")) == ["127.0.0.2"]
+        assert a_values(ask("127.0.0.1", sec_port, "7.0.17.10.a.test")) == ["127.0.0.2"]
+        assert a_values(ask("127.0.0.1", sec_port, "x.wild.example.s.test")) == ["127.0.1.2"]
+        # what the secondary holds is what we serve: the same names answer alike
+        mirrored = zone_records(axfr("127.0.0.1", sec_port, "a.test"))
+        ours = zone_records(axfr("127.0.0.1", srv.port, "a.test"))
+        assert mirrored == ours
+        # a change through the database: committed -> NOTIFY -> transfer -> answered
+        t0 = time.monotonic()
+        rampart(db, "list", "add", "a", "203.0.113.77", "--reason", "trap")
+        got = wait_for(lambda: a_values(ask("127.0.0.1", sec_port, "77.113.0.203.a.test")) ==
+                       ["127.0.0.2"], 5.0)
+        took = time.monotonic() - t0
+        assert got, f"{kind} did not answer the new listing within 5 s\n{sec_log()}\n" \
+                    f"{srv.log_text()}"
+        assert re.search(r"event=notify-acked zone=a\.test target=127\.0\.0\.1/\d+", srv.log_text())
+        print(f"{kind}: database listing answered by the secondary {took:.2f} s after commit")
+        assert proc.poll() is None, sec_log()
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
