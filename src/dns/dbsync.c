@@ -1,5 +1,6 @@
 #include "dbsync.h"
 
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -9,6 +10,7 @@
 #include "common/util.h"
 #include "ds_db.h"
 #include "notify.h"
+#include "xfr.h"
 #include "store/store.h"
 
 struct dblist {
@@ -21,11 +23,18 @@ struct dblist {
 
 struct dbsync {
     struct dbsync_options opt;
-    struct store *store;
+    struct store *store;        /* the main thread's */
+    struct store *xfr_store;    /* the TCP thread's, for IXFR (one handle per thread) */
+    pthread_mutex_t lock;       /* lists and serials, read by the TCP thread */
     struct dblist *lists;
     int nlists;
     time_t last_expire;
+    struct xfr_journal journal;
 };
+
+static int journal_covers(void *ctx, const struct zone *z, uint32_t from, uint32_t to);
+static int journal_changes(void *ctx, const struct zone *z, uint32_t after, uint32_t to,
+                           uint64_t skip, xfr_change_fn fn, void *arg);
 
 static enum dsdb_kind kind_of(enum store_kind k)
 {
@@ -127,12 +136,15 @@ static int add_new_list(void *ctx, const struct store_list *l)
     for (int i = 0; i < d->nlists; i++)
         if (d->lists[i].id == l->id)
             return 0;
+    pthread_mutex_lock(&d->lock);
     struct dblist *v = realloc(d->lists, (size_t)(d->nlists + 1) * sizeof *v);
+    if (v)
+        d->lists = v;
+    pthread_mutex_unlock(&d->lock);
     if (!v) {
         a->failed++;
         return 0;
     }
-    d->lists = v;
     uint64_t serial = 0;
     struct dataset *ds = load_list(d, l, &serial);
     if (!ds) {
@@ -148,13 +160,16 @@ static int add_new_list(void *ctx, const struct store_list *l)
     if (a->cfg)
         dns_config_free(a->cfg);
     a->cfg = n;
-    struct dblist *x = &d->lists[d->nlists++];
+    pthread_mutex_lock(&d->lock);
+    struct dblist *x = &d->lists[d->nlists];
     memset(x, 0, sizeof *x);
     x->id = l->id;
     snprintf(x->name, sizeof x->name, "%s", l->name);
     snprintf(x->zone, sizeof x->zone, "%s", l->zone);
     x->serial = serial;
     x->ds = ds;
+    d->nlists++;
+    pthread_mutex_unlock(&d->lock);
     a->added++;
     return 0;
 }
@@ -165,12 +180,16 @@ struct dbsync *dbsync_open(const struct dbsync_options *o, struct dns_config **c
     if (!d)
         return NULL;
     d->opt = *o;
+    pthread_mutex_init(&d->lock, NULL);
     char err[300];
-    if (store_open(o->path, false, &d->store, err, sizeof err) < 0) {
+    if (store_open(o->path, false, &d->store, err, sizeof err) < 0 ||
+        store_open(o->path, true, &d->xfr_store, err, sizeof err) < 0) {
         log_error("event=db-open-failed path=%s error=\"%s\"", o->path, err);
+        store_close(d->store);
         free(d);
         return NULL;
     }
+    d->journal = (struct xfr_journal){journal_covers, journal_changes, d};
     bool changed;
     store_changed(d->store, &changed); /* the baseline for later calls */
     struct add_ctx a = {d, dns_config_copy(*cfgp), 0, 0};
@@ -190,19 +209,136 @@ struct dbsync *dbsync_open(const struct dbsync_options *o, struct dns_config **c
 struct apply_ctx {
     struct dblist *l;
     size_t applied, bad;
+    /* a change of value is journalled as a removal then an addition: the
+     * removal waits here, so that readers never see the entry missing */
+    bool pending;
+    char pend_entry[DNS_MAX_NAME + 2];
+    bool pend_excluded;
 };
+
+static void apply_report(struct apply_ctx *a, int r, uint64_t serial, const char *entry)
+{
+    if (r < 0 && a->bad++ < 10)
+        log_warn("event=db-change-skipped list=%s serial=%llu entry=\"%s\"", a->l->name,
+                 (unsigned long long)serial, entry);
+}
+
+static void apply_pending(struct apply_ctx *a)
+{
+    if (!a->pending)
+        return;
+    a->pending = false;
+    apply_report(a, dsdb_remove(a->l->ds, a->pend_entry, a->pend_excluded), a->l->serial,
+                 a->pend_entry);
+}
 
 static int apply_one(void *ctx, const struct store_change *c)
 {
     struct apply_ctx *a = ctx;
-    int r = c->op == STORE_ADD ? dsdb_add(a->l->ds, c->e.entry, c->e.excluded, c->e.code, c->e.txt)
-                               : dsdb_remove(a->l->ds, c->e.entry, c->e.excluded);
-    if (r < 0 && a->bad++ < 10)
-        log_warn("event=db-change-skipped list=%s serial=%llu entry=\"%s\"", a->l->name,
-                 (unsigned long long)c->serial, c->e.entry);
+    if (c->op == STORE_REMOVE) {
+        apply_pending(a);
+        a->pending = true;
+        snprintf(a->pend_entry, sizeof a->pend_entry, "%s", c->e.entry);
+        a->pend_excluded = c->e.excluded;
+    } else {
+        if (a->pending && strcmp(a->pend_entry, c->e.entry) == 0)
+            a->pending = false; /* replaced in place by the addition */
+        apply_pending(a);
+        apply_report(a, dsdb_add(a->l->ds, c->e.entry, c->e.excluded, c->e.code, c->e.txt),
+                     c->serial, c->e.entry);
+    }
     a->l->serial = c->serial;
     a->applied++;
     return 0;
+}
+
+/* ---- IXFR from the journal (xfr.h), on the TCP thread ---- */
+
+/* The list a zone serves, and its applied serial; under the lock. */
+static struct dblist *list_of(struct dbsync *d, const struct zone *z, uint64_t *serial)
+{
+    for (int i = 0; i < d->nlists; i++)
+        for (int k = 0; k < z->nds; k++)
+            if (z->ds[k] == d->lists[i].ds) {
+                *serial = d->lists[i].serial;
+                return &d->lists[i];
+            }
+    return NULL;
+}
+
+/* The 64-bit serial whose low 32 bits are s32, at or below the list's `now`. */
+static uint64_t widen(uint64_t now, uint32_t s32)
+{
+    return now - (uint32_t)((uint32_t)now - s32);
+}
+
+static int journal_covers(void *ctx, const struct zone *z, uint32_t from, uint32_t to)
+{
+    struct dbsync *d = ctx;
+    pthread_mutex_lock(&d->lock);
+    uint64_t now = 0;
+    struct dblist *l = list_of(d, z, &now);
+    int64_t id = l ? l->id : 0;
+    pthread_mutex_unlock(&d->lock);
+    if (!l)
+        return 0;
+    uint64_t to64 = widen(now, to), from64 = widen(to64, from);
+    uint64_t first = 0;
+    if (from64 >= to64 || store_journal_first(d->xfr_store, id, &first) < 0)
+        return 0;
+    return first <= from64 + 1;
+}
+
+struct ixfr_ctx {
+    const struct dataset *ds;
+    uint64_t to64, skip, given;
+    xfr_change_fn fn;
+    void *arg;
+    struct xfr_change ch;
+    int stopped;
+};
+
+static int ixfr_rr(void *ctx, const struct ds_rr *rr)
+{
+    struct ixfr_ctx *x = ctx;
+    if (x->given++ < x->skip)
+        return 0;
+    x->ch.rr = *rr;
+    int r = x->fn(x->arg, &x->ch);
+    if (r)
+        x->stopped = r;
+    return r;
+}
+
+static int ixfr_row(void *ctx, const struct store_change *c)
+{
+    struct ixfr_ctx *x = ctx;
+    if (c->serial > x->to64)
+        return 1; /* past what the transfer promised */
+    x->ch.serial = (uint32_t)c->serial;
+    x->ch.add = c->op == STORE_ADD;
+    return dsdb_entry_rrs(x->ds, &c->e, ixfr_rr, x) ? 2 : 0;
+}
+
+static int journal_changes(void *ctx, const struct zone *z, uint32_t after, uint32_t to,
+                           uint64_t skip, xfr_change_fn fn, void *arg)
+{
+    struct dbsync *d = ctx;
+    pthread_mutex_lock(&d->lock);
+    uint64_t now = 0;
+    struct dblist *l = list_of(d, z, &now);
+    int64_t id = l ? l->id : 0;
+    const struct dataset *ds = l ? l->ds : NULL;
+    pthread_mutex_unlock(&d->lock);
+    if (!l)
+        return -1;
+    struct ixfr_ctx x = {.ds = ds, .skip = skip, .fn = fn, .arg = arg};
+    x.to64 = widen(now, to);
+    uint64_t after64 = widen(x.to64, after);
+    int r = store_journal_since(d->xfr_store, id, after64, 0, ixfr_row, &x);
+    if (r < 0)
+        return -1;
+    return x.stopped;
 }
 
 int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cfgp)
@@ -260,15 +396,21 @@ int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cf
             dns_config_free(a.cfg);
             a.cfg = n;
             retired_ds[nretired++] = l->ds; /* freed once the new config is published */
+            pthread_mutex_lock(&d->lock);
             l->ds = neu;
             l->serial = serial;
+            pthread_mutex_unlock(&d->lock);
             applied++;
             if (nretired == MAX_RETIRED_DS)
                 break;
             continue;
         }
-        struct apply_ctx c = {l, 0, 0};
-        if (store_journal_since(d->store, l->id, l->serial, 0, apply_one, &c) < 0) {
+        struct apply_ctx c = {.l = l};
+        pthread_mutex_lock(&d->lock);
+        int jr = store_journal_since(d->store, l->id, l->serial, 0, apply_one, &c);
+        apply_pending(&c);
+        pthread_mutex_unlock(&d->lock);
+        if (jr < 0) {
             log_error("event=db-poll-failed list=%s error=\"%s\"", l->name, store_error(d->store));
             continue;
         }
@@ -308,11 +450,15 @@ int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cf
     return (int)applied + a.added;
 }
 
+const struct xfr_journal *dbsync_journal(struct dbsync *d) { return &d->journal; }
+
 void dbsync_close(struct dbsync *d)
 {
     if (!d)
         return;
     store_close(d->store);
+    store_close(d->xfr_store);
+    pthread_mutex_destroy(&d->lock);
     free(d->lists);
     free(d);
 }

@@ -44,6 +44,12 @@ struct dbsync *dbsync_open(const struct dbsync_options *o, struct dns_config **c
 /// (0: nothing new), or -1 (logged; the served data stays as it was).
 int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cfgp);
 
+/// IXFR from the lists' journals (xfr.h): called on the TCP thread, with a
+/// database handle of its own. Lives as long as d.
+struct xfr_journal;
+const struct xfr_journal *dbsync_journal(struct dbsync *d);
+
+/// Close the database. Stop the server (its TCP thread) first.
 void dbsync_close(struct dbsync *d);
 
 #endif

@@ -755,6 +755,17 @@ static bool emit_entry(const struct dsdb *p, struct walk_cursor *w, struct ds_po
     return true;
 }
 
+int dsdb_entry_rrs(const struct dataset *ds, const struct store_entry *e, ds_emit_fn emit, void *ctx)
+{
+    const struct dsdb *p = ds->priv;
+    struct walk_cursor w = {.have = true, .e = *e};
+    snprintf(w.entry, sizeof w.entry, "%s", e->entry);
+    w.has_txt = e->txt != NULL;
+    snprintf(w.txt, sizeof w.txt, "%s", e->txt ? e->txt : "");
+    struct ds_pos pos = {0};
+    return emit_entry(p, &w, &pos, emit, ctx) ? 0 : 1;
+}
+
 static bool db_walk(const struct dataset *ds, struct ds_pos *pos, ds_emit_fn emit, void *ctx)
 {
     const struct dsdb *p = ds->priv;

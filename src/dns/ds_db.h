@@ -63,6 +63,12 @@ int dsdb_remove(struct dataset *ds, const char *entry, bool excluded);
 /// the old table) and free the old one. Writer only.
 void dsdb_commit(struct dataset *ds, void (*synchronize)(void *arg), void *arg);
 
+struct store_entry;
+
+/// The records (as a walk gives them) of one listing of this list: for IXFR,
+/// from a journal row. Returns 0, or 1 if emit stopped.
+int dsdb_entry_rrs(const struct dataset *ds, const struct store_entry *e, ds_emit_fn emit, void *ctx);
+
 /// Listings held now.
 size_t dsdb_count(const struct dataset *ds);
 

@@ -722,6 +722,8 @@ int main(int argc, char **argv)
     struct dbsync *db = NULL;
     if (o.db.path && !(db = dbsync_open(&o.db, &cfg)))
         return 1;
+    if (db)
+        xfrc.journal = dbsync_journal(db); /* IXFR of database lists from their journals */
     if (o.rootdir && (chroot(o.rootdir) < 0 || chdir("/") < 0)) {
         log_error("event=chroot-failed dir=%s error=\"%s\"", o.rootdir, strerror(errno));
         return 1;

@@ -563,6 +563,13 @@ int store_batch_add(struct store_batch *b, const struct store_parsed *p, const s
         return batch_error(b, store_sql_error(s, rc, "updating a listing"));
     }
     serial = 0;
+    /* a change of what DNS serves: the old records out, the new ones in (the
+     * journal then names both, for IXFR) */
+    if (served && (rc = journal(b, STORE_REMOVE, p->text, o->excluded, o->excluded ? 0 : o->code,
+                                o->excluded || !o->has_txt ? NULL : o->txt, 0, &serial)) < 0) {
+        free(o);
+        return rc;
+    }
     if (served && (rc = journal(b, STORE_ADD, p->text, excl, ncode, ntxt, nexp, &serial)) < 0) {
         free(o);
         return rc;
@@ -610,13 +617,25 @@ static int remove_one(struct store_batch *b, enum store_family fam, const char *
     sqlite3_bind_int64(st, 1, b->cur.list.id);
     sqlite3_bind_int(st, 2, (int)fam);
     sqlite3_bind_text(st, 3, entry, -1, SQLITE_STATIC);
+    /* the journal keeps what was removed, so that a zone transfer (IXFR) can
+     * name the exact records to delete */
     int rc = sqlite3_step(st);
+    uint32_t code = 0;
+    char txt[256];
+    bool has_txt = false;
+    if (rc == SQLITE_ROW) {
+        code = (uint32_t)sqlite3_column_int64(st, 0);
+        has_txt = sqlite3_column_type(st, 1) != SQLITE_NULL;
+        snprintf(txt, sizeof txt, "%s", has_txt ? (const char *)sqlite3_column_text(st, 1) : "");
+        rc = sqlite3_step(st);
+    }
     sqlite3_reset(st);
     sqlite3_clear_bindings(st);
     if (rc != SQLITE_DONE)
         return batch_error(b, store_sql_error(s, rc, "removing a listing"));
     uint64_t serial;
-    if ((rc = journal(b, STORE_REMOVE, entry, excluded, 0, NULL, 0, &serial)) < 0)
+    if ((rc = journal(b, STORE_REMOVE, entry, excluded, excluded ? 0 : code,
+                      excluded || !has_txt ? NULL : txt, 0, &serial)) < 0)
         return rc;
     if ((rc = audit(s, b->now, b->info.actor, action, b->cur.list.name, entry, serial, reason, detail)) < 0)
         return batch_error(b, rc);

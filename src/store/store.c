@@ -155,7 +155,8 @@ static const char *const sql_text[Q_COUNT] = {
     [Q_LISTING_UPDATE] = "UPDATE listings SET excluded = ?4, code = ?5, txt = ?6, reason = ?7,"
                          " source = ?8, evidence = ?9, updated = ?10, expires = ?11"
                          " WHERE list_id = ?1 AND family = ?2 AND entry = ?3",
-    [Q_LISTING_DELETE] = "DELETE FROM listings WHERE list_id = ?1 AND family = ?2 AND entry = ?3",
+    [Q_LISTING_DELETE] = "DELETE FROM listings WHERE list_id = ?1 AND family = ?2 AND entry = ?3"
+                         " RETURNING code, txt",
     [Q_LISTING_COUNT] = "SELECT count(*) FROM listings WHERE list_id = ?1",
     [Q_STATS] = "SELECT count(*), ifnull(sum(excluded), 0), ifnull(sum(family = 1), 0),"
                 " ifnull(sum(family = 2), 0), ifnull(sum(family = 3), 0), ifnull(sum(expires > 0), 0)"

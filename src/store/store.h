@@ -94,7 +94,8 @@ enum store_op { STORE_ADD = 1, STORE_REMOVE = 2 };
 
 struct store_change {
     uint64_t serial;
-    enum store_op op;             /* a change of code or text is a STORE_ADD of the new value */
+    enum store_op op;             /* a change of what DNS serves is a STORE_REMOVE of the old
+                                     value (code, txt as they were) then a STORE_ADD of the new */
     struct store_entry e;
     int64_t at;                   /* unix seconds */
 };

@@ -171,18 +171,19 @@ def test_add_many_stdin_and_update(bl):
     assert out["added"] == 1001 and out["serial"] == serial + 1001
     # already listed: its values change (journalled), not an error
     out = bl.json("list", "add", "bl", "192.0.2.1", "10.0.0.1", "--code", "127.0.0.5", "--reason", "worse")
-    assert out == {"list": "bl", "added": 0, "changed": 2, "unchanged": 0, "serial": serial + 1003}
+    # each change journals the old value out and the new one in: 2 serials
+    assert out == {"list": "bl", "added": 0, "changed": 2, "unchanged": 0, "serial": serial + 1005}
     out = bl.json("list", "add", "bl", "192.0.2.1", "--code", "5")
-    assert out["unchanged"] == 1 and out["serial"] == serial + 1003
+    assert out["unchanged"] == 1 and out["serial"] == serial + 1005
     row = bl.query("SELECT code, reason, expires FROM listings WHERE entry = '192.0.2.1'")
     assert row == [(0x7f000005, "worse", 0)]
     row = bl.query("SELECT source, evidence, expires > strftime('%s', 'now') + 6 * 86400 FROM listings"
                    " WHERE entry = '203.0.113.200'")
     assert row == [("trapd", "msg-123", 1)]
-    # the journal: serials in order, one per served change
+    # the journal: serials in order, one per served change (two for a change of value)
     serials = [r[0] for r in bl.query("SELECT j.serial FROM journal j JOIN lists l ON l.id = j.list_id"
                                       " WHERE l.name = 'bl' ORDER BY j.serial")]
-    assert serials == list(range(1, serial + 1004))
+    assert serials == list(range(1, serial + 1006))
     # canonical forms are stored
     bl.ok("list", "add", "dbl", "Phish.EXAMPLE.", ".Bad.Example")
     assert bl.query("SELECT entry FROM listings l JOIN lists ON lists.id = l.list_id WHERE lists.name = 'dbl'"
@@ -314,7 +315,8 @@ def test_show_entry_and_history(bl):
     out = bl.json("list", "show", "bl", "192.0.2.1")
     assert out["state"] == "not listed" and len(out["history"]) == 3
     text = bl.ok("list", "show", "bl").stdout
-    assert "serial       5" in text and "2 (IPv4 2, IPv6 0, domains 0), 1 exclusion" in text
+    # 3 adds, the change (old value out, new in: 2), the removal
+    assert "serial       6" in text and "2 (IPv4 2, IPv6 0, domains 0), 1 exclusion" in text
     bl.refused("list", "show", "nope", message="no list named")
     bl.refused("list", "show", "bl", "192.0.2.1/8", message="host part set")
     bl.refused("list", "show", "bl", "spam.example", message="is a domain")

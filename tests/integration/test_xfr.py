@@ -651,7 +651,18 @@ def test_secondary_mirrors_a_database_list(start_server, pubdir, kind):
         assert got, f"{kind} did not answer the new listing within 5 s\n{sec_log()}\n" \
                     f"{srv.log_text()}"
         assert re.search(r"event=notify-acked zone=a\.test target=127\.0\.0\.1/\d+", srv.log_text())
+        # an incremental transfer from the list's journal, not the whole zone
+        assert re.search(r"event=xfr-start zone=a\.test client=127\.0\.0\.1 type=IXFR .*answer=IXFR",
+                         srv.log_text()), srv.log_text()
         print(f"{kind}: database listing answered by the secondary {took:.2f} s after commit")
+        # a change of value and a removal travel the same way
+        rampart(db, "list", "add", "a", "203.0.113.77", "--code", "127.0.0.5", "--reason", "worse")
+        rampart(db, "list", "remove", "a", "127.0.0.2", "--reason", "delisted")
+        assert wait_for(lambda: a_values(ask("127.0.0.1", sec_port, "77.113.0.203.a.test")) ==
+                        ["127.0.0.5"] and ask("127.0.0.1", sec_port, "2.0.0.127.a.test").rcode()
+                        == dns.rcode.NXDOMAIN, 5.0), f"{sec_log()}\n{srv.log_text()}"
+        assert zone_records(axfr("127.0.0.1", sec_port, "a.test")) == \
+            zone_records(axfr("127.0.0.1", srv.port, "a.test"))
         assert proc.poll() is None, sec_log()
     finally:
         if proc.poll() is None:

@@ -596,42 +596,46 @@ static void journal_order_and_serials(void **state)
     struct store_batch_counts c = batch(s, "bl", ops1, 3, NULL);
     assert_int_equal(c.added, 3);
     assert_int_equal(c.serial, 3);
-    /* a change of code is journalled as an add of the new value */
+    /* a change of code is journalled as the removal of the old value (for
+     * IXFR's deletions), then the addition of the new */
     struct store_values v = {.set = STORE_SET_CODE, .code = 0x7f000004};
     static const char *const ops2[] = {"+192.0.2.1"};
     c = batch(s, "bl", ops2, 1, &v);
     assert_int_equal(c.changed, 1);
-    assert_int_equal(c.serial, 4);
+    assert_int_equal(c.serial, 5);
     /* the same again changes nothing: no serial */
     c = batch(s, "bl", ops2, 1, &v);
     assert_int_equal(c.unchanged, 1);
-    assert_int_equal(c.serial, 4);
+    assert_int_equal(c.serial, 5);
     /* a reason only: audited, not journalled (DNS does not see it) */
     struct store_values why = {.set = STORE_SET_REASON, .reason = "new evidence"};
     c = batch(s, "bl", ops2, 1, &why);
     assert_int_equal(c.changed, 1);
-    assert_int_equal(c.serial, 4);
+    assert_int_equal(c.serial, 5);
     /* listing -> exclusion, then a removal */
     static const char *const ops3[] = {"+!192.0.2.1", "-2001:db8::/32"};
     c = batch(s, "bl", ops3, 2, NULL);
-    assert_int_equal(c.serial, 6);
+    assert_int_equal(c.serial, 8);
 
     struct changes ch = {0};
-    assert_int_equal(store_journal_since(s, l.id, 0, 0, collect_change, &ch), 6);
-    static const uint64_t serials[] = {1, 2, 3, 4, 5, 6};
-    static const enum store_op ops[] = {STORE_ADD, STORE_ADD, STORE_ADD, STORE_ADD, STORE_ADD, STORE_REMOVE};
-    static const char *const entries[] = {"192.0.2.1", "2001:db8::/32", ".spam.example", "192.0.2.1", "192.0.2.1",
-                                          "2001:db8::/32"};
-    for (int i = 0; i < 6; i++) {
+    assert_int_equal(store_journal_since(s, l.id, 0, 0, collect_change, &ch), 8);
+    static const uint64_t serials[] = {1, 2, 3, 4, 5, 6, 7, 8};
+    static const enum store_op ops[] = {STORE_ADD,    STORE_ADD, STORE_ADD,    STORE_REMOVE,
+                                        STORE_ADD,    STORE_REMOVE, STORE_ADD, STORE_REMOVE};
+    static const char *const entries[] = {"192.0.2.1", "2001:db8::/32", ".spam.example", "192.0.2.1",
+                                          "192.0.2.1", "192.0.2.1",     "192.0.2.1",     "2001:db8::/32"};
+    for (int i = 0; i < 8; i++) {
         assert_int_equal(ch.serial[i], serials[i]);
         assert_int_equal(ch.op[i], ops[i]);
         assert_string_equal(ch.entry[i], entries[i]);
     }
-    assert_int_equal(ch.code[3], 0x7f000004);
-    assert_true(ch.excluded[4]);
-    assert_int_equal(ch.code[4], 0); /* an exclusion has no value */
+    assert_int_equal(ch.code[3], 0);          /* the old value: the list's default */
+    assert_int_equal(ch.code[4], 0x7f000004); /* the new one */
+    assert_int_equal(ch.code[5], 0x7f000004); /* removed again for the exclusion */
+    assert_true(ch.excluded[6]);
+    assert_int_equal(ch.code[6], 0); /* an exclusion has no value */
     memset(&ch, 0, sizeof ch);
-    assert_int_equal(store_journal_since(s, l.id, 4, 0, collect_change, &ch), 2);
+    assert_int_equal(store_journal_since(s, l.id, 4, 0, collect_change, &ch), 4);
     assert_int_equal(ch.serial[0], 5);
     memset(&ch, 0, sizeof ch);
     assert_int_equal(store_journal_since(s, l.id, 0, 2, collect_change, &ch), 2);
@@ -645,11 +649,11 @@ static void journal_order_and_serials(void **state)
     uint64_t serial;
     int n = 0;
     assert_int_equal(store_listings_each(s, l.id, 0, &serial, count_entry, &n), 0);
-    assert_int_equal(serial, 6);
+    assert_int_equal(serial, 8);
     assert_int_equal(n, 2);
     struct store_list got;
     store_list_get(s, "bl", &got);
-    assert_int_equal(got.serial, 6);
+    assert_int_equal(got.serial, 8);
 
     /* remove: not listed, and the wrong exclusion flag, change nothing */
     struct store_batch_info info = {.list = "bl", .actor = "t", .reason = "r"};
@@ -696,11 +700,13 @@ static void journal_pruning(void **state)
     assert_int_equal(first, 10);
     memset(&ch, 0, sizeof ch);
     assert_int_equal(store_journal_since(s, l.id, 0, 0, collect_change, &ch), 0);
-    /* and then the journal goes on from there */
+    /* and then the journal goes on from there (a change: the old value out, the new in) */
     batch(s, "bl", ops, 1, &(struct store_values){.set = STORE_SET_CODE, .code = 0x7f000003});
     memset(&ch, 0, sizeof ch);
-    assert_int_equal(store_journal_since(s, l.id, 9, 0, collect_change, &ch), 1);
+    assert_int_equal(store_journal_since(s, l.id, 9, 0, collect_change, &ch), 2);
     assert_int_equal(ch.serial[0], 10);
+    assert_int_equal(ch.op[0], STORE_REMOVE);
+    assert_int_equal(ch.op[1], STORE_ADD);
 
     /* age: changes older than max_age go */
     store_set_journal_limits(s, 0, 30 * 86400);
@@ -709,9 +715,9 @@ static void journal_pruning(void **state)
     store_set_clock(s, 1800000000 + 31 * 86400);
     batch(s, "bl", ops, 1, &(struct store_values){.set = STORE_SET_CODE, .code = 0x7f000005});
     store_journal_first(s, l.id, &first);
-    assert_int_equal(first, 12);
+    assert_int_equal(first, 14); /* each change is two rows (old out, new in): 12-13 went */
     memset(&ch, 0, sizeof ch);
-    assert_int_equal(store_journal_since(s, l.id, 0, 0, collect_change, &ch), 1);
+    assert_int_equal(store_journal_since(s, l.id, 0, 0, collect_change, &ch), 2);
     store_close(s);
 }
 
@@ -935,7 +941,7 @@ static void migrates_from_v1(void **state)
     struct store_values v = {.set = STORE_SET_TXT, .txt = "now with text"};
     struct store_batch_counts c = batch(s, "old", (const char *const[]){"+192.0.2.7"}, 1, &v);
     assert_int_equal(c.changed, 1);
-    assert_int_equal(c.serial, 2);
+    assert_int_equal(c.serial, 3); /* the old value out, the new in */
     assert_int_equal(store_listings_each(s, l.id, 0, &serial, first_txt, got), 0);
     assert_string_equal(got, "192.0.2.7=now with text");
     struct audit_rows a = {0};
