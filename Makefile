@@ -53,6 +53,7 @@ bench: bench-deps build
 	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/run.sh
 	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/flood.sh
 	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/store/run.sh
+	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/store/latency.sh
 
 # The flood proof alone, with the long phases of `make bench`.
 bench-flood: deps build
