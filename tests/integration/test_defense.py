@@ -293,3 +293,47 @@ def test_tcp_full_server_makes_room_and_pipelining_is_capped(start_server, datad
         assert r is not None and r.id == i
     for s in idle + [newcomer, p]:
         s.close()
+
+
+def test_a_stuck_query_log_drops_lines_instead_of_answers(datadir, pubdir):
+    """-l - with standard output a pipe nobody reads: the log writer blocks
+    once the pipe is full, the workers' rings fill, and lines are dropped and
+    counted while every query is still answered."""
+    import subprocess
+    from netutil import free_port
+    port = free_port()
+    err = open(pubdir / "server.err", "w")
+    argv = [BIN, "-n", "-u", "nobody", "-b", f"127.0.0.1/{port}", "--rrl", "off", "-l", "+-",
+            f"ip4.dnsbl.example:ip4set:{datadir}/sample-ip4"]
+    proc = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=err, stdin=subprocess.DEVNULL)
+    err.close()
+    try:
+        deadline = time.monotonic() + 10
+        while "event=started" not in (pubdir / "server.err").read_text():
+            assert time.monotonic() < deadline and proc.poll() is None
+            time.sleep(0.05)
+        s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+        s.settimeout(2)
+        q = dns.message.make_query(LISTED, "A").to_wire()
+        answered = 0
+        t0 = time.monotonic()
+        for i in range(12000):    # ~50 bytes of log each: far more than pipe + rings hold
+            s.sendto(q, ("127.0.0.1", port))
+            s.recv(512)
+            answered += 1
+        took = time.monotonic() - t0
+        assert answered == 12000 and took < 20
+        proc.send_signal(signal.SIGUSR1)
+        deadline = time.monotonic() + 5
+        m = None
+        while not m and time.monotonic() < deadline:
+            m = re.search(r"event=defense-stats .*qlog_dropped=(\d+)", (pubdir / "server.err").read_text())
+            time.sleep(0.05)
+        assert m and int(m.group(1)) > 1000, (pubdir / "server.err").read_text()
+    finally:
+        # unblock the writer (it is in write() on the full pipe), then stop
+        import threading
+        t = threading.Thread(target=lambda: proc.stdout.read(), daemon=True)
+        t.start()
+        proc.terminate()
+        proc.wait(timeout=10)
