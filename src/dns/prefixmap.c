@@ -90,20 +90,28 @@ static size_t dedupe_words(struct ip4_level *l)
 
 /* A big level becomes an index by the top 16 bits of the key plus, per
  * entry, the low 16 bits and the value word: 6 bytes an entry instead of 8,
- * and a lookup reads one short run of 16-bit keys (usually one cache line). */
+ * and a lookup reads one short run of 16-bit keys (usually one cache line).
+ * When every entry has the same value word (a list whose entries all take
+ * the default ":A:TXT", the common case), the value is kept once: 2 bytes an
+ * entry, and a listed address costs no second cache miss for its value. */
 static int compact_level(struct ip4_level *l)
 {
+    bool uniform = l->n > 0;
+    for (size_t j = 1; j < l->n && uniform; j++)
+        uniform = (uint32_t)l->words[j] == (uint32_t)l->words[0];
     l->index = malloc(65537 * sizeof *l->index);
     l->lo16 = malloc(l->n * sizeof *l->lo16);
-    l->vals = malloc(l->n * sizeof *l->vals);
-    if (!l->index || !l->lo16 || !l->vals)
+    l->vals = uniform ? NULL : malloc(l->n * sizeof *l->vals);
+    if (!l->index || !l->lo16 || (!uniform && !l->vals))
         return -1;
+    l->uval = uniform ? (uint32_t)l->words[0] : 0;
     size_t j = 0;
     for (uint32_t b = 0; b < 65536; b++) {
         l->index[b] = (uint32_t)j;
         while (j < l->n && (l->words[j] >> 48) == b) {
             l->lo16[j] = (uint16_t)(l->words[j] >> 32);
-            l->vals[j] = (uint32_t)l->words[j];
+            if (!uniform)
+                l->vals[j] = (uint32_t)l->words[j];
             j++;
         }
     }

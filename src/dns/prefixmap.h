@@ -30,7 +30,8 @@ struct ip4_level {
     size_t n, cap;
     uint32_t *index;      /* compact levels: 65,537 offsets by the top 16 bits */
     uint16_t *lo16;       /* compact levels: low 16 bits of each key */
-    uint32_t *vals;       /* compact levels: value words */
+    uint32_t *vals;       /* compact levels: value words; NULL when all are uval */
+    uint32_t uval;        /* compact levels without vals: every entry's value word */
 };
 
 struct ip4map {
@@ -58,7 +59,7 @@ uint32_t ip4_level_key(const struct ip4_level *l, size_t i);
 
 static inline uint32_t ip4_level_val(const struct ip4_level *l, size_t i)
 {
-    return l->words ? (uint32_t)l->words[i] : l->vals[i];
+    return l->words ? (uint32_t)l->words[i] : l->vals ? l->vals[i] : l->uval;
 }
 
 /// Is some address of the prefix lo/qlen listed (an empty non-terminal test)?

@@ -101,6 +101,36 @@ static void indexed_level_matches_scan(void **state)
     free(keys);
 }
 
+/* A compact level whose entries all carry one value keeps it once (no
+ * per-entry value array); one different value anywhere keeps the array. */
+static void uniform_values_are_kept_once(void **state)
+{
+    (void)state;
+    enum { N = 20000 };
+    for (int odd = 0; odd < 2; odd++) {
+        struct ip4map m = {0};
+        for (uint32_t i = 0; i < N; i++)
+            ip4map_add(&m, 0x0a000000u + i * 7, 32, odd && i == N / 2 ? 9 : 5);
+        ip4map_finish(&m, false);
+        const struct ip4_level *lv = &m.level[32];
+        assert_non_null(lv->index);
+        if (odd)
+            assert_non_null(lv->vals);
+        else
+            assert_null(lv->vals);
+        const struct ip4_level *l;
+        size_t p;
+        for (uint32_t i = 0; i < N; i += 97) {
+            assert_int_equal(ip4map_lookup(&m, 0x0a000000u + i * 7, &l, &p), 1);
+            assert_int_equal(ip4_level_val(l, p), odd && i == N / 2 ? 9 : 5);
+        }
+        assert_int_equal(ip4map_lookup(&m, 0x0a000000u + (N / 2) * 7, &l, &p), 1);
+        assert_int_equal(ip4_level_val(l, p), odd ? 9 : 5);
+        assert_int_equal(ip4map_lookup(&m, 0x0a000001u, &l, &p), 0);
+        ip4map_free(&m);
+    }
+}
+
 static void ip6_longest_prefix(void **state)
 {
     (void)state;
@@ -128,7 +158,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(most_specific_level_wins),
         cmocka_unit_test(duplicates_keep_order),
-        cmocka_unit_test(indexed_level_matches_scan),
+        cmocka_unit_test(indexed_level_matches_scan), cmocka_unit_test(uniform_values_are_kept_once),
         cmocka_unit_test(ip6_longest_prefix),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
