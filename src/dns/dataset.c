@@ -413,120 +413,11 @@ void ds_update_default(struct dataset *ds)
 
 /* ---- addresses ---- */
 
-int ds_parse_ip4_prefix(const char *s, const char **end, uint32_t *addr)
-{
-    uint32_t a = 0;
-    int n = 0;
-    const char *p = s;
-    for (;;) {
-        if (!isdigit((unsigned char)*p))
-            return -1;
-        uint32_t v = 0;
-        int digits = 0;
-        while (isdigit((unsigned char)*p)) {
-            v = v * 10 + (uint32_t)(*p++ - '0');
-            if (++digits > 3 || v > 255)
-                return -1;
-        }
-        a |= v << (24 - 8 * n);
-        n++;
-        if (*p != '.' || n == 4 || !isdigit((unsigned char)p[1]))
-            break;
-        p++;
-    }
-    *end = p;
-    *addr = a;
-    return n;
-}
-
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
-int ds_parse_ip6(const char *s, size_t len, uint8_t out[16])
-{
-    uint16_t head[8], tail[8];
-    int nh = 0, nt = 0;
-    bool dbl = false;
-    size_t i = 0;
-    if (len >= 2 && s[0] == ':' && s[1] == ':') {
-        dbl = true;
-        i = 2;
-    }
-    while (i < len) {
-        uint32_t v = 0;
-        int d = 0;
-        while (i < len && hexval((unsigned char)s[i]) >= 0) {
-            v = v << 4 | (uint32_t)hexval((unsigned char)s[i++]);
-            if (++d > 4)
-                return -1;
-        }
-        if (d == 0)
-            return -1;
-        if (dbl) {
-            if (nt + nh >= 7)
-                return -1;
-            tail[nt++] = (uint16_t)v;
-        } else {
-            if (nh >= 8)
-                return -1;
-            head[nh++] = (uint16_t)v;
-        }
-        if (i == len)
-            break;
-        if (s[i] != ':')
-            return -1;
-        i++;
-        if (i < len && s[i] == ':') {
-            if (dbl)
-                return -1;
-            dbl = true;
-            i++;
-        } else if (i == len) {
-            return -1;
-        }
-    }
-    memset(out, 0, 16);
-    for (int k = 0; k < nh; k++) {
-        out[2 * k] = (uint8_t)(head[k] >> 8);
-        out[2 * k + 1] = (uint8_t)head[k];
-    }
-    for (int k = 0; k < nt; k++) {
-        int g = 8 - nt + k;
-        out[2 * g] = (uint8_t)(tail[k] >> 8);
-        out[2 * g + 1] = (uint8_t)tail[k];
-    }
-    if (dbl)
-        return 128;
-    return nh * 16;
-}
-
 /* ---- specials ---- */
-
-/* Split the next whitespace-separated word off *s. */
-static char *next_word(char **s)
-{
-    char *p = ds_skip_ws(*s);
-    if (!*p)
-        return NULL;
-    char *w = p;
-    while (*p && *p != ' ' && *p != '\t')
-        p++;
-    if (*p)
-        *p++ = '\0';
-    *s = p;
-    return w;
-}
 
 static int word_duration(struct dataset *ds, char **s, uint32_t *out, const char *what)
 {
-    char *w = next_word(s);
+    char *w = rbl_next_word(s);
     if (!w || util_parse_duration(w, strlen(w), out) < 0)
         return ds_error(ds, "invalid or missing %s", what);
     return 0;
@@ -534,7 +425,7 @@ static int word_duration(struct dataset *ds, char **s, uint32_t *out, const char
 
 static int word_name(struct dataset *ds, char **s, uint8_t *out, const char *what)
 {
-    char *w = next_word(s);
+    char *w = rbl_next_word(s);
     if (!w || dns_name_from_text(w, strlen(w), out) < 0)
         return ds_error(ds, "invalid or missing %s", what);
     return 0;
@@ -547,7 +438,7 @@ static int parse_soa(struct dataset *ds, char *s)
         word_name(ds, &s, soa.mname, "SOA origin name") < 0 ||
         word_name(ds, &s, soa.rname, "SOA person name") < 0)
         return -1;
-    char *w = next_word(&s);
+    char *w = rbl_next_word(&s);
     uint64_t serial;
     if (!w || util_parse_uint(w, strlen(w), UINT32_MAX, &serial) < 0)
         return ds_error(ds, "invalid or missing SOA serial");
@@ -568,7 +459,7 @@ static int parse_ns(struct dataset *ds, char *s)
     if (word_duration(ds, &s, &ns.ttl, "NS ttl") < 0)
         return -1;
     char *w;
-    while ((w = next_word(&s)) != NULL) {
+    while ((w = rbl_next_word(&s)) != NULL) {
         if (w[0] == '-')
             continue;
         if (ns.count == DS_MAX_NS)
@@ -582,56 +473,31 @@ static int parse_ns(struct dataset *ds, char *s)
     return 1;
 }
 
-/* yyyy[:-]mm[:-]dd[[:-]hh[[:-]mi[[:-]ss]]] -> time_t (UTC) */
-static int parse_stamp(const char *w, time_t *out)
-{
-    int f[6] = {0, 0, 0, 0, 0, 0};
-    static const int widths[6] = {4, 2, 2, 2, 2, 2};
-    const char *p = w;
-    int k = 0;
-    for (; k < 6 && *p; k++) {
-        if (k > 0 && (*p == ':' || *p == '-'))
-            p++;
-        for (int d = 0; d < widths[k]; d++, p++) {
-            if (!isdigit((unsigned char)*p))
-                return -1;
-            f[k] = f[k] * 10 + (*p - '0');
-        }
-    }
-    if (*p || k < 3 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 ||
-        f[5] > 59)
-        return -1;
-    struct tm tm = {.tm_year = f[0] - 1900, .tm_mon = f[1] - 1, .tm_mday = f[2],
-                    .tm_hour = f[3], .tm_min = f[4], .tm_sec = f[5]};
-    *out = timegm(&tm);
-    return 0;
-}
-
 static int parse_timestamp(struct dataset *ds, char *s)
 {
-    char *w = next_word(&s);
+    char *w = rbl_next_word(&s);
     if (!w)
         return ds_error(ds, "missing $TIMESTAMP value");
-    time_t stamp = 0, exp = 0;
+    int64_t stamp = 0, exp = 0;
     if (strcmp(w, "0") != 0 && strcmp(w, "-") != 0) {
-        if (parse_stamp(w, &stamp) < 0)
+        if (rbl_parse_stamp(w, &stamp) < 0)
             return ds_error(ds, "invalid $TIMESTAMP \"%s\"", w);
         if (stamp > time(NULL))
             return ds_error(ds, "$TIMESTAMP is in the future");
     }
-    w = next_word(&s);
+    w = rbl_next_word(&s);
     if (w && strcmp(w, "0") != 0 && strcmp(w, "-") != 0) {
         uint32_t rel;
         if (w[0] == '+') {
             if (util_parse_duration(w + 1, strlen(w + 1), &rel) < 0)
                 return ds_error(ds, "invalid $TIMESTAMP expiry \"%s\"", w);
             exp = (stamp ? stamp : time(NULL)) + rel;
-        } else if (parse_stamp(w, &exp) < 0) {
+        } else if (rbl_parse_stamp(w, &exp) < 0) {
             return ds_error(ds, "invalid $TIMESTAMP expiry \"%s\"", w);
         }
     }
-    if (exp && (!ds->expires || exp < ds->expires))
-        ds->expires = exp;
+    if (exp && (!ds->expires || exp < (int64_t)ds->expires))
+        ds->expires = (time_t)exp;
     return 1;
 }
 
@@ -655,7 +521,7 @@ int ds_special(struct dataset *ds, char *line, size_t len)
         ds_update_default(ds);
         return 1;
     }
-    char *kw = next_word(&s);
+    char *kw = rbl_next_word(&s);
     if (!kw)
         return 0;
     if (strcasecmp(kw, "SOA") == 0)
@@ -672,7 +538,7 @@ int ds_special(struct dataset *ds, char *line, size_t len)
     if (strcasecmp(kw, "TIMESTAMP") == 0)
         return parse_timestamp(ds, s);
     if (strcasecmp(kw, "MAXRANGE4") == 0) {
-        char *w = next_word(&s);
+        char *w = rbl_next_word(&s);
         uint64_t v;
         if (!w)
             return ds_error(ds, "missing $MAXRANGE4 value");

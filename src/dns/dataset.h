@@ -21,6 +21,7 @@
 #include <sys/socket.h>
 #include <time.h>
 
+#include "common/rbltext.h"
 #include "wire.h"
 
 struct dns_answer;
@@ -233,13 +234,8 @@ void ds_update_default(struct dataset *ds);
 /// 0 if not a known special, -1 on error.
 int ds_special(struct dataset *ds, char *line, size_t len);
 
-/// Parse "a.b.c.d" prefixes: up to 4 octets. Returns the number of octets
-/// parsed and the address left-aligned, or -1. *end set past the text.
-int ds_parse_ip4_prefix(const char *s, const char **end, uint32_t *addr);
-
-/// Parse an IPv6 address or prefix as rbldnsd does (trailing groups may be
-/// omitted; "::" allowed). Returns number of bits given (16 per group), or -1.
-int ds_parse_ip6(const char *s, size_t len, uint8_t out[16]);
+/* Address prefixes as rbldnsd writes them: rbl_parse_ip4_prefix() and
+ * rbl_parse_ip6() in common/rbltext.h (the store's importer reads them too). */
 
 /// Apply -t minimum/maximum constraints to a TTL read from data.
 uint32_t ds_clamp_ttl(const struct dataset *ds, uint32_t ttl);

@@ -36,7 +36,7 @@ static int parse_range(struct dataset *ds, char **pp, uint32_t *lo, uint32_t *hi
 {
     const char *end;
     uint32_t a1;
-    int n1 = ds_parse_ip4_prefix(*pp, &end, &a1);
+    int n1 = rbl_parse_ip4_prefix(*pp, &end, &a1);
     if (n1 < 0)
         return ds_error(ds, "invalid IPv4 address \"%.40s\"", *pp);
     if (*end == '/') {
@@ -56,7 +56,7 @@ static int parse_range(struct dataset *ds, char **pp, uint32_t *lo, uint32_t *hi
     if (*end == '-') {
         const char *end2;
         uint32_t a2;
-        int n2 = ds_parse_ip4_prefix(end + 1, &end2, &a2);
+        int n2 = rbl_parse_ip4_prefix(end + 1, &end2, &a2);
         if (n2 < 0 || !key_end(*end2))
             return ds_error(ds, "invalid IPv4 range \"%.40s\"", *pp);
         if (n2 == 1 && n1 > 1) {

@@ -35,7 +35,7 @@ static int ip6_line_common(struct dataset *ds, char *line, bool tset)
     while (*s && *s != ' ' && *s != '\t' && *s != '/' && *s != '#' && *s != ';')
         s++;
     uint8_t addr[16];
-    int bits = ds_parse_ip6(k, (size_t)(s - k), addr);
+    int bits = rbl_parse_ip6(k, (size_t)(s - k), addr);
     if (bits < 0)
         return ds_error(ds, "invalid IPv6 address \"%.*s\"", (int)(s - k), k);
     int len = bits;

@@ -393,14 +393,14 @@ static int acl_line(struct dataset *ds, char *line, size_t len)
     uint32_t a4 = 0;
     uint8_t a6[16];
     if (v6) {
-        int bits = ds_parse_ip6(k, strlen(k), a6);
+        int bits = rbl_parse_ip6(k, strlen(k), a6);
         if (bits < 0)
             return ds_error(ds, "invalid IPv6 address \"%s\"", k);
         if (plen < 0)
             plen = bits;
     } else {
         const char *end;
-        int n = ds_parse_ip4_prefix(k, &end, &a4);
+        int n = rbl_parse_ip4_prefix(k, &end, &a4);
         if (n < 0 || *end || (plen > 32))
             return ds_error(ds, "invalid IPv4 address \"%s\"", k);
         if (plen < 0)

@@ -18,6 +18,7 @@
 #include <strings.h>
 #include <time.h>
 
+#include "common/rbltext.h"
 #include "common/util.h"
 
 enum { XBUF = 1024 /* an expanded template before it is cut to 255 */ };
@@ -410,65 +411,26 @@ static const char *final_txt(struct store_import *im, bool has, const char *txt)
 
 /* ---- specials ---- */
 
-static char *next_word(char **s)
-{
-    char *p = skip_ws(*s);
-    if (!*p)
-        return NULL;
-    char *w = p;
-    while (*p && *p != ' ' && *p != '\t')
-        p++;
-    if (*p)
-        *p++ = '\0';
-    *s = p;
-    return w;
-}
-
-/* yyyy[:-]mm[:-]dd[[:-]hh[[:-]mi[[:-]ss]]] (UTC) */
-static int parse_stamp(const char *w, int64_t *out)
-{
-    int f[6] = {0, 0, 0, 0, 0, 0};
-    static const int widths[6] = {4, 2, 2, 2, 2, 2};
-    const char *p = w;
-    int k = 0;
-    for (; k < 6 && *p; k++) {
-        if (k > 0 && (*p == ':' || *p == '-'))
-            p++;
-        for (int d = 0; d < widths[k]; d++, p++) {
-            if (*p < '0' || *p > '9')
-                return -1;
-            f[k] = f[k] * 10 + (*p - '0');
-        }
-    }
-    if (*p || k < 3 || f[1] < 1 || f[1] > 12 || f[2] < 1 || f[2] > 31 || f[3] > 23 || f[4] > 59 ||
-        f[5] > 59)
-        return -1;
-    struct tm tm = {.tm_year = f[0] - 1900, .tm_mon = f[1] - 1, .tm_mday = f[2],
-                    .tm_hour = f[3], .tm_min = f[4], .tm_sec = f[5]};
-    *out = (int64_t)timegm(&tm);
-    return 0;
-}
-
 static int special_timestamp(struct store_import *im, struct scope *sc, char *s, char *err, size_t errcap)
 {
-    char *w = next_word(&s);
+    char *w = rbl_next_word(&s);
     if (!w)
         return fail(err, errcap, "missing $TIMESTAMP value");
     int64_t stamp = 0, exp = 0;
     if (strcmp(w, "0") != 0 && strcmp(w, "-") != 0) {
-        if (parse_stamp(w, &stamp) < 0)
+        if (rbl_parse_stamp(w, &stamp) < 0)
             return fail(err, errcap, "invalid $TIMESTAMP \"%.40s\"", w);
         if (stamp > im->now)
             return fail(err, errcap, "$TIMESTAMP is in the future (rbldnsd refuses such data)");
     }
-    w = next_word(&s);
+    w = rbl_next_word(&s);
     if (w && strcmp(w, "0") != 0 && strcmp(w, "-") != 0) {
         uint32_t rel;
         if (w[0] == '+') {
             if (util_parse_duration(w + 1, strlen(w + 1), &rel) < 0)
                 return fail(err, errcap, "invalid $TIMESTAMP expiry \"%.40s\"", w);
             exp = (stamp ? stamp : im->now) + rel;
-        } else if (parse_stamp(w, &exp) < 0) {
+        } else if (rbl_parse_stamp(w, &exp) < 0) {
             return fail(err, errcap, "invalid $TIMESTAMP expiry \"%.40s\"", w);
         }
     }
@@ -506,7 +468,7 @@ static int special(struct store_import *im, struct scope *sc, char *line, char *
         update_default(im, sc);
         return 1;
     }
-    char *kw = next_word(&s);
+    char *kw = rbl_next_word(&s);
     if (!kw)
         return 0;
     if (strcasecmp(kw, "SOA") == 0 || strcasecmp(kw, "NS") == 0 || strcasecmp(kw, "TTL") == 0) {
@@ -516,7 +478,7 @@ static int special(struct store_import *im, struct scope *sc, char *line, char *
     if (strcasecmp(kw, "TIMESTAMP") == 0)
         return special_timestamp(im, sc, s, err, errcap) < 0 ? -1 : 1;
     if (strcasecmp(kw, "MAXRANGE4") == 0) {
-        char *w = next_word(&s);
+        char *w = rbl_next_word(&s);
         uint64_t v;
         if (!w)
             return fail(err, errcap, "missing $MAXRANGE4 value");
@@ -555,33 +517,6 @@ static bool key_end(char c)
     return c == '\0' || c == ' ' || c == '\t' || c == ':' || c == '#' || c == ';';
 }
 
-/* rbldnsd's IPv4 prefix: 1-4 decimal octets. Returns the count, or -1. */
-static int ip4_prefix(const char *s, const char **end, uint32_t *addr)
-{
-    uint32_t a = 0;
-    int n = 0;
-    const char *p = s;
-    for (;;) {
-        if (*p < '0' || *p > '9')
-            return -1;
-        uint32_t v = 0;
-        int digits = 0;
-        while (*p >= '0' && *p <= '9') {
-            v = v * 10 + (uint32_t)(*p++ - '0');
-            if (++digits > 3 || v > 255)
-                return -1;
-        }
-        a |= v << (24 - 8 * n);
-        n++;
-        if (*p != '.' || n == 4 || p[1] < '0' || p[1] > '9')
-            break;
-        p++;
-    }
-    *end = p;
-    *addr = a;
-    return n;
-}
-
 /* "a.b.c.d", "a.b.c", "a.b.c.d/len", "a.b.c.d-e.f.g.h", "a.b.c-d" -> the
  * inclusive range [lo, hi]; *cidr: its prefix length when it is one block,
  * else -1. *pp moves past the key. */
@@ -589,7 +524,7 @@ static int ip4_range(char **pp, uint32_t *lo, uint32_t *hi, int *cidr, char *err
 {
     const char *end;
     uint32_t a1;
-    int n1 = ip4_prefix(*pp, &end, &a1);
+    int n1 = rbl_parse_ip4_prefix(*pp, &end, &a1);
     if (n1 < 0)
         return fail(err, errcap, "invalid IPv4 address \"%.40s\"", *pp);
     if (*end == '/') {
@@ -612,7 +547,7 @@ static int ip4_range(char **pp, uint32_t *lo, uint32_t *hi, int *cidr, char *err
     if (*end == '-') {
         const char *end2;
         uint32_t a2;
-        int n2 = ip4_prefix(end + 1, &end2, &a2);
+        int n2 = rbl_parse_ip4_prefix(end + 1, &end2, &a2);
         if (n2 < 0 || !key_end(*end2))
             return fail(err, errcap, "invalid IPv4 range \"%.40s\"", *pp);
         if (n2 == 1 && n1 > 1) {
@@ -727,65 +662,6 @@ static int hexval(int c)
     return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
 }
 
-/* rbldnsd's IPv6 text: groups of up to 4 hex digits, "::" once, trailing
- * groups may be omitted ("2001:db8:1:2" is 2001:db8:1:2::). Returns the
- * bits given (16 per group; 128 with "::"), or -1. */
-static int ip6_text(const char *s, size_t len, uint8_t out[16])
-{
-    uint16_t head[8], tail[8];
-    int nh = 0, nt = 0;
-    bool dbl = false;
-    size_t i = 0;
-    if (len >= 2 && s[0] == ':' && s[1] == ':') {
-        dbl = true;
-        i = 2;
-    }
-    while (i < len) {
-        uint32_t v = 0;
-        int d = 0;
-        while (i < len && hexval((unsigned char)s[i]) >= 0) {
-            v = v << 4 | (uint32_t)hexval((unsigned char)s[i++]);
-            if (++d > 4)
-                return -1;
-        }
-        if (d == 0)
-            return -1;
-        if (dbl) {
-            if (nt + nh >= 7)
-                return -1;
-            tail[nt++] = (uint16_t)v;
-        } else {
-            if (nh >= 8)
-                return -1;
-            head[nh++] = (uint16_t)v;
-        }
-        if (i == len)
-            break;
-        if (s[i] != ':')
-            return -1;
-        i++;
-        if (i < len && s[i] == ':') {
-            if (dbl)
-                return -1;
-            dbl = true;
-            i++;
-        } else if (i == len) {
-            return -1;
-        }
-    }
-    memset(out, 0, 16);
-    for (int k = 0; k < nh; k++) {
-        out[2 * k] = (uint8_t)(head[k] >> 8);
-        out[2 * k + 1] = (uint8_t)head[k];
-    }
-    for (int k = 0; k < nt; k++) {
-        int g = 8 - nt + k;
-        out[2 * g] = (uint8_t)(tail[k] >> 8);
-        out[2 * g + 1] = (uint8_t)tail[k];
-    }
-    return dbl ? 128 : nh * 16;
-}
-
 static int ip6_line(struct emitter *e, char *line, char *err, size_t errcap)
 {
     bool tset = e->sc->type == T_IP6TSET;
@@ -796,7 +672,7 @@ static int ip6_line(struct emitter *e, char *line, char *err, size_t errcap)
     while (*s && *s != ' ' && *s != '\t' && *s != '/' && *s != '#' && *s != ';')
         s++;
     uint8_t addr[16];
-    int bits = ip6_text(k, (size_t)(s - k), addr);
+    int bits = rbl_parse_ip6(k, (size_t)(s - k), addr);
     if (bits < 0)
         return fail(err, errcap, "invalid IPv6 address \"%.*s\"", (int)((s - k) > 60 ? 60 : s - k), k);
     int len = bits;
@@ -929,18 +805,18 @@ static int generic_owner(struct emitter *e, const char *name, char *err, size_t 
 static int generic_line(struct emitter *e, char *line, char *err, size_t errcap)
 {
     char *s = line;
-    char *owner = next_word(&s);
-    char *w = next_word(&s);
+    char *owner = rbl_next_word(&s);
+    char *w = rbl_next_word(&s);
     if (!owner || !w)
         return fail(err, errcap, "expected \"name [ttl] type data\"");
     if (w[0] >= '0' && w[0] <= '9') {
         uint32_t ttl;
         if (util_parse_duration(w, strlen(w), &ttl) < 0)
             return fail(err, errcap, "invalid TTL \"%.40s\"", w);
-        if (!(w = next_word(&s)))
+        if (!(w = rbl_next_word(&s)))
             return fail(err, errcap, "missing record type");
     }
-    if (strcasecmp(w, "IN") == 0 && !(w = next_word(&s)))
+    if (strcasecmp(w, "IN") == 0 && !(w = rbl_next_word(&s)))
         return fail(err, errcap, "missing record type");
     s = skip_ws(s);
     e->rec.has_code = e->rec.has_txt = false;
@@ -1066,7 +942,7 @@ static int section_start(struct store_import *im, char *s, char *err, size_t err
     im->in_section = true;
     im->section_ours = false;
     scope_clear(&im->sec, T_IP4SET);
-    char *tw = next_word(&s);
+    char *tw = rbl_next_word(&s);
     if (!tw)
         return fail(err, errcap, "$DATASET without a type");
     char *label = strchr(tw, ':');
@@ -1079,7 +955,7 @@ static int section_start(struct store_import *im, char *s, char *err, size_t err
     int nsub = 0;
     char others[200] = "";
     size_t on = 0;
-    while ((w = next_word(&s)) != NULL) {
+    while ((w = rbl_next_word(&s)) != NULL) {
         nsub++;
         char name[256];
         char e2[200];

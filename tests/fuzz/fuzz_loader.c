@@ -143,7 +143,7 @@ static void derive_probes(struct probes *ps, const char *line, const char *suffi
     struct sockaddr_storage peer;
     const char *end;
     uint32_t a4;
-    int oct = ds_parse_ip4_prefix(key, &end, &a4);
+    int oct = rbl_parse_ip4_prefix(key, &end, &a4);
     if (oct > 0 && !strchr(key, ':')) {
         snprintf(name, sizeof name, "%u.%u.%u.%u.%s", a4 & 255, (a4 >> 8) & 255, (a4 >> 16) & 255,
                  a4 >> 24, suffix);
@@ -166,7 +166,7 @@ static void derive_probes(struct probes *ps, const char *line, const char *suffi
         if (slash)
             *slash = '\0';
         uint8_t a6[16];
-        if (ds_parse_ip6(key, strlen(key), a6) < 0)
+        if (rbl_parse_ip6(key, strlen(key), a6) < 0)
             return;
         int n = 0;
         for (int i = 31; i >= 0; i--)

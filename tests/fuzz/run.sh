@@ -42,7 +42,7 @@ build=$(cd "$build" && pwd)
 SAN="-fsanitize=address,undefined -fno-sanitize-recover=all"
 CFLAGS="-std=gnu17 -O1 -g -fno-omit-frame-pointer -Wall -Wextra -Wno-missing-field-initializers \
 -I$root/src -I$here -DRAMPART_VERSION=\"fuzz\""
-SRCS="src/common/log.c src/common/util.c src/common/siphash.c src/common/strbuf.c src/common/json.c
+SRCS="src/common/log.c src/common/util.c src/common/siphash.c src/common/rbltext.c src/common/strbuf.c src/common/json.c
 src/dns/wire.c src/dns/answer.c src/dns/dataset.c src/dns/prefixmap.c src/dns/nametab.c src/dns/ds_ip4.c
 src/dns/ds_ip6.c src/dns/ds_dn.c src/dns/ds_other.c src/dns/zone.c src/dns/config.c src/dns/server.c
 src/dns/rrl.c src/dns/report.c src/dns/control.c src/dns/tsig.c src/dns/xfr.c src/dns/notify.c
