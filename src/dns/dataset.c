@@ -413,6 +413,54 @@ void ds_update_default(struct dataset *ds)
 
 /* ---- addresses ---- */
 
+/* ---- walks ---- */
+
+bool ds_walk_value(const uint8_t *owner, size_t olen, const struct ds_value *v, uint32_t excl_ttl,
+                   const char *entry, struct ds_pos *pos, ds_emit_fn emit, void *ctx)
+{
+    struct ds_rr rr = {.owner = owner, .owner_len = olen};
+    if (!v) {
+        rr.type = DNS_T_CNAME;
+        rr.ttl = excl_ttl;
+        return pos->rr > 0 || !emit(ctx, &rr);
+    }
+    rr.ttl = v->ttl;
+    if (pos->rr == 0) {
+        uint8_t rd[4] = {(uint8_t)(v->a >> 24), (uint8_t)(v->a >> 16), (uint8_t)(v->a >> 8),
+                         (uint8_t)v->a};
+        rr.type = DNS_T_A;
+        rr.rdata = rd;
+        rr.rdlen = 4;
+        if (emit(ctx, &rr))
+            return false;
+        pos->rr = 1;
+    }
+    if (v->txt) {
+        rr = (struct ds_rr){.owner = owner, .owner_len = olen, .type = DNS_T_TXT, .ttl = v->ttl,
+                            .tpl = v->txt, .entry = entry};
+        if (emit(ctx, &rr))
+            return false;
+    }
+    return true;
+}
+
+size_t ds_owner_ip4(uint8_t *out, uint32_t a, int octets)
+{
+    size_t n = 0;
+    if (octets < 4) {
+        out[n++] = 1;
+        out[n++] = '*';
+    }
+    for (int o = octets - 1; o >= 0; o--) {
+        char num[4];
+        int k = snprintf(num, sizeof num, "%u", (a >> (24 - 8 * o)) & 255);
+        out[n++] = (uint8_t)k;
+        memcpy(out + n, num, (size_t)k);
+        n += (size_t)k;
+    }
+    return n;
+}
+
 /* ---- specials ---- */
 
 static int word_duration(struct dataset *ds, char **s, uint32_t *out, const char *what)

@@ -187,6 +187,18 @@ struct dataset {
 extern const struct ds_type ds_type_ip4set, ds_type_ip4tset, ds_type_ip4trie, ds_type_ip6tset,
     ds_type_ip6trie, ds_type_dnset, ds_type_generic, ds_type_combined, ds_type_acl;
 
+/// For a walk: the records of one owner from pos->rr on: for an exclusion (v
+/// NULL) a CNAME to "excluded" with excl_ttl; else an A record, then (when v
+/// has a TXT) the TXT with "$" as entry. Returns false if emit stopped (the
+/// walk resumes at the same record).
+bool ds_walk_value(const uint8_t *owner, size_t olen, const struct ds_value *v, uint32_t excl_ttl,
+                   const char *entry, struct ds_pos *pos, ds_emit_fn emit, void *ctx);
+
+/// For a walk: the owner of an IPv4 block, wire labels below the zone: its
+/// first `octets` octets of a, reversed, after "*" when octets < 4. out holds
+/// at least 18 bytes. Returns the length.
+size_t ds_owner_ip4(uint8_t *out, uint32_t a, int octets);
+
 /// Look up a type by name ("ip4set" ...). NULL if unknown.
 const struct ds_type *ds_type_find(const char *name);
 

@@ -653,34 +653,15 @@ static size_t wire_labels(const char *text, uint8_t *out, size_t cap)
     return n;
 }
 
-/* Write the records of one owner from pos->rr on (0: A or CNAME, 1: TXT). */
+/* Write the records of one owner from pos->rr on: the listing's own value,
+ * or the list's default for what it does not set. */
 static bool emit_value(const struct dsdb *p, const struct walk_cursor *w, const uint8_t *owner,
                        size_t olen, const char *entry, struct ds_pos *pos, ds_emit_fn emit, void *ctx)
 {
     const struct ds_value *d = value_at(p, p->def_idx);
-    struct ds_rr rr = {.owner = owner, .owner_len = olen, .ttl = d->ttl};
-    if (w->e.excluded) {
-        rr.type = DNS_T_CNAME;
-        return pos->rr > 0 || !emit(ctx, &rr);
-    }
-    uint32_t a = w->e.code ? w->e.code : d->a;
-    if (pos->rr == 0) {
-        uint8_t rd[4] = {(uint8_t)(a >> 24), (uint8_t)(a >> 16), (uint8_t)(a >> 8), (uint8_t)a};
-        rr.type = DNS_T_A;
-        rr.rdata = rd;
-        rr.rdlen = 4;
-        if (emit(ctx, &rr))
-            return false;
-        pos->rr = 1;
-    }
-    const char *tpl = w->has_txt ? w->txt : d->txt;
-    if (tpl) {
-        rr = (struct ds_rr){.owner = owner, .owner_len = olen, .type = DNS_T_TXT, .ttl = d->ttl,
-                            .tpl = tpl, .entry = entry};
-        if (emit(ctx, &rr))
-            return false;
-    }
-    return true;
+    struct ds_value v = {.a = w->e.code ? w->e.code : d->a, .ttl = d->ttl,
+                         .txt = w->has_txt ? w->txt : d->txt};
+    return ds_walk_value(owner, olen, w->e.excluded ? NULL : &v, d->ttl, entry, pos, emit, ctx);
 }
 
 /* The records of the current entry from pos->block / pos->rr on. */
@@ -697,16 +678,7 @@ static bool emit_entry(const struct dsdb *p, struct walk_cursor *w, struct ds_po
         uint32_t blocks = 1u << (8 * octets - x.len);
         for (; pos->block < blocks; pos->block++, pos->rr = 0) {
             uint32_t a = x.ip4 + (octets ? pos->block << (32 - 8 * octets) : 0);
-            size_t n = 0;
-            if (octets < 4)
-                owner[n++] = 1, owner[n++] = '*';
-            for (int o = octets - 1; o >= 0; o--) {
-                char num[4];
-                int k = snprintf(num, sizeof num, "%u", (a >> (24 - 8 * o)) & 255);
-                owner[n++] = (uint8_t)k;
-                memcpy(owner + n, num, (size_t)k);
-                n += (size_t)k;
-            }
+            size_t n = ds_owner_ip4(owner, a, octets);
             snprintf(entry, sizeof entry, "%u.%u.%u.%u", a >> 24, (a >> 16) & 255, (a >> 8) & 255,
                      a & 255);
             if (!emit_value(p, w, owner, n, entry, pos, emit, ctx))

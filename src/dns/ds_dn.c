@@ -214,38 +214,17 @@ static bool dnset_walk(const struct dataset *ds, struct ds_pos *pos, ds_emit_fn 
                 continue; /* "*." does not fit before a name of 254 bytes */
             memcpy(owner + n, e->name, e->len);
             n += e->len;
-            struct ds_rr rr = {.owner = owner, .owner_len = n};
-            if (e->val & PM_EXCL) {
-                rr.type = DNS_T_CNAME;
-                rr.ttl = p->ttl;
-                if (pos->rr == 0 && emit(ctx, &rr))
-                    return false;
-                continue;
-            }
-            const struct ds_value *v = &p->vals.v[e->val];
-            rr.ttl = v->ttl;
-            if (pos->rr == 0) {
-                uint8_t rd[4] = {(uint8_t)(v->a >> 24), (uint8_t)(v->a >> 16), (uint8_t)(v->a >> 8),
-                                 (uint8_t)v->a};
-                rr.type = DNS_T_A;
-                rr.rdata = rd;
-                rr.rdlen = 4;
-                if (emit(ctx, &rr))
-                    return false;
-                pos->rr = 1;
-            }
-            if (v->txt) {
+            const struct ds_value *v = e->val & PM_EXCL ? NULL : &p->vals.v[e->val];
+            char text[DNS_MAX_NAME + 1] = "";
+            if (v && v->txt) {
                 uint8_t wire[DNS_MAX_NAME + 1];
-                char text[DNS_MAX_NAME + 1];
                 memcpy(wire, e->name, e->len);
                 wire[e->len] = 0;
                 if (dns_name_to_text(wire, text, sizeof text) < 0)
                     text[0] = '\0';
-                rr = (struct ds_rr){.owner = owner, .owner_len = n, .type = DNS_T_TXT,
-                                    .ttl = v->ttl, .tpl = v->txt, .entry = text};
-                if (emit(ctx, &rr))
-                    return false;
             }
+            if (!ds_walk_value(owner, n, v, p->ttl, text, pos, emit, ctx))
+                return false;
         }
     }
     return true;

@@ -264,46 +264,13 @@ static bool ip4_walk(const struct dataset *ds, struct ds_pos *pos, ds_emit_fn em
                 uint32_t a = ip4_level_key(l, pos->entry) +
                              (octets ? pos->block << (32 - 8 * octets) : 0);
                 uint8_t owner[4 * 4 + 2];
-                size_t n = 0;
-                if (octets < 4) {
-                    owner[n++] = 1;
-                    owner[n++] = '*';
-                }
-                for (int o = octets - 1; o >= 0; o--) {
-                    char num[4];
-                    int k = snprintf(num, sizeof num, "%u", (a >> (24 - 8 * o)) & 255);
-                    owner[n++] = (uint8_t)k;
-                    memcpy(owner + n, num, (size_t)k);
-                    n += (size_t)k;
-                }
-                struct ds_rr rr = {.owner = owner, .owner_len = n};
-                if (vw & PM_EXCL) {
-                    rr.type = DNS_T_CNAME;
-                    rr.ttl = p->ttl;
-                    if (pos->rr == 0 && emit(ctx, &rr))
-                        return false;
-                    continue;
-                }
-                const struct ds_value *v = &p->vals.v[vw];
-                rr.ttl = v->ttl;
-                if (pos->rr == 0) {
-                    uint8_t rd[4] = {(uint8_t)(v->a >> 24), (uint8_t)(v->a >> 16),
-                                     (uint8_t)(v->a >> 8), (uint8_t)v->a};
-                    rr.type = DNS_T_A;
-                    rr.rdata = rd;
-                    rr.rdlen = 4;
-                    if (emit(ctx, &rr))
-                        return false;
-                    pos->rr = 1;
-                }
-                if (v->txt) {
-                    char entry[16];
+                size_t n = ds_owner_ip4(owner, a, octets);
+                const struct ds_value *v = vw & PM_EXCL ? NULL : &p->vals.v[vw];
+                char entry[16] = "";
+                if (v && v->txt)
                     fmt_ip4(a, entry);
-                    rr = (struct ds_rr){.owner = owner, .owner_len = n, .type = DNS_T_TXT,
-                                        .ttl = v->ttl, .tpl = v->txt, .entry = entry};
-                    if (emit(ctx, &rr))
-                        return false;
-                }
+                if (!ds_walk_value(owner, n, v, p->ttl, entry, pos, emit, ctx))
+                    return false;
             }
         }
     }

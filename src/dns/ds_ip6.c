@@ -180,37 +180,16 @@ static bool ip6_walk(const struct dataset *ds, struct ds_pos *pos, ds_emit_fn em
                     owner[n++] = 1;
                     owner[n++] = (uint8_t)"0123456789abcdef"[(unsigned)(key >> (124 - 4 * k)) & 15];
                 }
-                struct ds_rr rr = {.owner = owner, .owner_len = n};
-                if (e->val & PM_EXCL) {
-                    rr.type = DNS_T_CNAME;
-                    rr.ttl = p->ttl;
-                    if (pos->rr == 0 && emit(ctx, &rr))
-                        return false;
-                    continue;
-                }
-                const struct ds_value *v = &p->vals.v[e->val];
-                rr.ttl = v->ttl;
-                if (pos->rr == 0) {
-                    uint8_t rd[4] = {(uint8_t)(v->a >> 24), (uint8_t)(v->a >> 16),
-                                     (uint8_t)(v->a >> 8), (uint8_t)v->a};
-                    rr.type = DNS_T_A;
-                    rr.rdata = rd;
-                    rr.rdlen = 4;
-                    if (emit(ctx, &rr))
-                        return false;
-                    pos->rr = 1;
-                }
-                if (v->txt) {
+                const struct ds_value *v = e->val & PM_EXCL ? NULL : &p->vals.v[e->val];
+                char entry[INET6_ADDRSTRLEN] = "";
+                if (v && v->txt) {
                     uint8_t bytes[16];
                     for (int k = 0; k < 16; k++)
                         bytes[k] = (uint8_t)(key >> (120 - 8 * k));
-                    char entry[INET6_ADDRSTRLEN];
                     inet_ntop(AF_INET6, bytes, entry, sizeof entry);
-                    rr = (struct ds_rr){.owner = owner, .owner_len = n, .type = DNS_T_TXT,
-                                        .ttl = v->ttl, .tpl = v->txt, .entry = entry};
-                    if (emit(ctx, &rr))
-                        return false;
                 }
+                if (!ds_walk_value(owner, n, v, p->ttl, entry, pos, emit, ctx))
+                    return false;
             }
         }
     }
