@@ -108,7 +108,6 @@ static struct dataset *load_list(struct dbsync *d, const struct store_list *l, u
         dataset_free(ds);
         return NULL;
     }
-    dsdb_commit(ds, no_wait, NULL); /* not served yet: nobody to wait for */
     struct store_list cur = *l;
     cur.serial = *serial;
     set_soa(d, ds, &cur);
@@ -125,9 +124,19 @@ static struct dataset *load_list(struct dbsync *d, const struct store_list *l, u
 /* Lists not served yet become zones of a new config. */
 struct add_ctx {
     struct dbsync *d;
-    struct dns_config *cfg;
+    struct dns_config *cfg;   /* the served config, or a new one made from it */
+    bool owned;               /* cfg is a new one (ours to free or publish) */
     int added, failed;
 };
+
+/* Make n the config being built, freeing the previous one if it was ours. */
+static void take_config(struct add_ctx *a, struct dns_config *n)
+{
+    if (a->owned)
+        dns_config_free(a->cfg);
+    a->cfg = n;
+    a->owned = true;
+}
 
 static int add_new_list(void *ctx, const struct store_list *l)
 {
@@ -157,9 +166,7 @@ static int add_new_list(void *ctx, const struct store_list *l)
         a->failed++;
         return 0;
     }
-    if (a->cfg)
-        dns_config_free(a->cfg);
-    a->cfg = n;
+    take_config(a, n);
     pthread_mutex_lock(&d->lock);
     struct dblist *x = &d->lists[d->nlists];
     memset(x, 0, sizeof *x);
@@ -192,16 +199,23 @@ struct dbsync *dbsync_open(const struct dbsync_options *o, struct dns_config **c
     d->journal = (struct xfr_journal){journal_covers, journal_changes, d};
     bool changed;
     store_changed(d->store, &changed); /* the baseline for later calls */
-    struct add_ctx a = {d, dns_config_copy(*cfgp), 0, 0};
-    if (!a.cfg || store_lists(d->store, add_new_list, &a) < 0 || a.failed) {
+    struct add_ctx a = {.d = d, .cfg = *cfgp};
+    if (store_lists(d->store, add_new_list, &a) < 0 || a.failed) {
         log_error("event=db-open-failed path=%s error=\"%s\"", o->path,
                   a.failed ? "a list could not be loaded" : store_error(d->store));
-        dns_config_free(a.cfg);
+        if (a.owned)
+            dns_config_free(a.cfg);
         dbsync_close(d);
         return NULL;
     }
-    dns_config_free(*cfgp);
-    *cfgp = a.cfg;
+    if (a.owned) {
+        dns_config_free(*cfgp);
+        *cfgp = a.cfg;
+    }
+    /* tables outgrown while loading: nothing serves them yet. (Once serving,
+     * dbsync_poll frees them only after publishing, when no worker can hold
+     * one; a list loaded then leaves them for that.) */
+    dsdb_free_retired(no_wait, NULL);
     log_info("event=db-opened path=%s lists=%d", o->path, d->nlists);
     return d;
 }
@@ -362,9 +376,7 @@ int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cf
     if (!changed)
         return 0;
     /* new lists first: each becomes a zone */
-    struct add_ctx a = {d, dns_config_copy(*cfgp), 0, 0};
-    if (!a.cfg)
-        return -1;
+    struct add_ctx a = {.d = d, .cfg = *cfgp};
     if (store_lists(d->store, add_new_list, &a) < 0)
         log_error("event=db-poll-failed error=\"%s\"", store_error(d->store));
     /* then every list's journal */
@@ -393,8 +405,7 @@ int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cf
                 dataset_free(neu);
                 continue;
             }
-            dns_config_free(a.cfg);
-            a.cfg = n;
+            take_config(&a, n);
             retired_ds[nretired++] = l->ds; /* freed once the new config is published */
             pthread_mutex_lock(&d->lock);
             l->ds = neu;
@@ -420,13 +431,12 @@ int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cf
             applied += c.applied;
         }
     }
-    if (!applied && !a.added) {
-        dns_config_free(a.cfg);
+    if (!applied && !a.added)
         return 0;
-    }
     /* a copy made after the serials moved carries them in its SOA blocks */
     struct dns_config *n = dns_config_copy(a.cfg);
-    dns_config_free(a.cfg);
+    if (a.owned)
+        dns_config_free(a.cfg);
     if (!n)
         return -1;
     struct dns_config *old = dns_server_publish(srv, n);
@@ -443,8 +453,7 @@ int dbsync_poll(struct dbsync *d, struct dns_server *srv, struct dns_config **cf
                         dns_notify_zone(srv->notify, &n->zones[z]);
         }
     /* the publish waited until no worker could hold a replaced table or dataset */
-    for (int i = 0; i < d->nlists; i++)
-        dsdb_commit(d->lists[i].ds, no_wait, NULL);
+    dsdb_free_retired(no_wait, NULL);
     for (int i = 0; i < nretired; i++)
         dataset_free(retired_ds[i]);
     return (int)applied + a.added;

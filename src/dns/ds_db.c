@@ -88,7 +88,7 @@ static struct dbslot *tab_fresh(struct dbtab *t, uint64_t fp)
             return &t->s[i];
 }
 
-/* Tables replaced by bigger ones, freed by dsdb_commit after a grace period.
+/* Tables replaced by bigger ones, freed by dsdb_free_retired after a grace period.
  * Writer only (one follower thread serves every list). */
 static struct {
     struct dbtab **v;
@@ -466,9 +466,8 @@ int dsdb_remove(struct dataset *ds, const char *entry, bool excluded)
     return 0;
 }
 
-void dsdb_commit(struct dataset *ds, void (*synchronize)(void *arg), void *arg)
+void dsdb_free_retired(void (*synchronize)(void *arg), void *arg)
 {
-    (void)ds;
     if (!retired.n)
         return;
     synchronize(arg);

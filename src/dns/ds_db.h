@@ -21,7 +21,7 @@
  * a deleted slot becomes a tombstone and is never reused in place; when the
  * table fills (live + tombstones > 70%) the writer builds a new one and
  * publishes it with an atomic pointer, and frees the old one after a grace
- * period (dsdb_commit). Values are appended in chunks that never move.
+ * period (dsdb_free_retired). Values are appended in chunks that never move.
  *
  * Empty non-terminals (RFC 8020): a partial reversed address (1..3 octets,
  * 1..31 nibbles) answers NODATA in an address list, as if the list's address
@@ -44,7 +44,7 @@ enum dsdb_kind { DSDB_IP4 = 1, DSDB_IP6 = 2, DSDB_DNS = 3, DSDB_COMBINED = 4 };
 /// A new, empty list dataset. label names it in logs. The list's default
 /// value (A code, TXT template with $, TTL) applies to listings without their
 /// own. `store_path` and `list_id` let -d and zone transfers read the list
-/// back from the database (dump). NULL on OOM.
+/// back from the database (the walk). NULL on OOM.
 struct dataset *dsdb_new(enum dsdb_kind kind, const char *label, uint32_t code, const char *txt,
                          uint32_t ttl, const char *store_path, int64_t list_id);
 
@@ -58,10 +58,11 @@ int dsdb_add(struct dataset *ds, const char *entry, bool excluded, uint32_t code
 /// does not parse.
 int dsdb_remove(struct dataset *ds, const char *entry, bool excluded);
 
-/// After a batch of changes: if the table needs room, build a bigger one,
-/// publish it, call synchronize(arg) (it must return once no reader can hold
-/// the old table) and free the old one. Writer only.
-void dsdb_commit(struct dataset *ds, void (*synchronize)(void *arg), void *arg);
+/// After a batch of changes to any number of lists: if tables were replaced
+/// by bigger ones, call synchronize(arg) (it must return once no reader can
+/// hold an old table) and free them. Writer only; the writer keeps one list
+/// of replaced tables for every database dataset.
+void dsdb_free_retired(void (*synchronize)(void *arg), void *arg);
 
 struct store_entry;
 

@@ -453,6 +453,27 @@ void xfr_end(struct xfr_session *s)
 
 /* ---- starting ---- */
 
+/* Step *p over a name (plain labels, or ending in a compression pointer)
+ * that must lie before end. Returns 0, or -1 if malformed. */
+static int skip_name(const uint8_t *pkt, size_t end, size_t *p)
+{
+    for (int hops = 0;; hops++) {
+        if (*p >= end || hops > DNS_MAX_LABELS)
+            return -1;
+        if (pkt[*p] == 0) {
+            (*p)++;
+            return 0;
+        }
+        if ((pkt[*p] & 0xc0) == 0xc0) {
+            *p += 2;
+            return 0;
+        }
+        if (pkt[*p] > 63)
+            return -1;
+        *p += (size_t)pkt[*p] + 1;
+    }
+}
+
 /* The serial of the SOA in an IXFR query's authority section (RFC 1995
  * section 3). Returns 0, or -1 if it is missing or malformed. */
 static int ixfr_client_serial(const uint8_t *pkt, size_t len, const struct dns_query *q,
@@ -463,21 +484,8 @@ static int ixfr_client_serial(const uint8_t *pkt, size_t len, const struct dns_q
         return -1;
     size_t p = q->question_end;
     /* owner: any name (usually a pointer to the question) */
-    for (int hops = 0;; hops++) {
-        if (p >= len || hops > DNS_MAX_LABELS)
-            return -1;
-        if (pkt[p] == 0) {
-            p++;
-            break;
-        }
-        if ((pkt[p] & 0xc0) == 0xc0) {
-            p += 2;
-            break;
-        }
-        if (pkt[p] > 63)
-            return -1;
-        p += (size_t)pkt[p] + 1;
-    }
+    if (skip_name(pkt, len, &p) < 0)
+        return -1;
     if (p + 10 > len)
         return -1;
     uint16_t type = (uint16_t)(pkt[p] << 8 | pkt[p + 1]);
@@ -486,23 +494,9 @@ static int ixfr_client_serial(const uint8_t *pkt, size_t len, const struct dns_q
     if (type != DNS_T_SOA || p + rdlen > len)
         return -1;
     size_t end = p + rdlen;
-    for (int name = 0; name < 2; name++) {
-        for (int hops = 0;; hops++) {
-            if (p >= end || hops > DNS_MAX_LABELS)
-                return -1;
-            if (pkt[p] == 0) {
-                p++;
-                break;
-            }
-            if ((pkt[p] & 0xc0) == 0xc0) {
-                p += 2;
-                break;
-            }
-            if (pkt[p] > 63)
-                return -1;
-            p += (size_t)pkt[p] + 1;
-        }
-    }
+    for (int name = 0; name < 2; name++)
+        if (skip_name(pkt, end, &p) < 0)
+            return -1;
     if (p + 20 != end)
         return -1;
     *serial = (uint32_t)pkt[p] << 24 | (uint32_t)pkt[p + 1] << 16 | (uint32_t)pkt[p + 2] << 8 |

@@ -66,7 +66,7 @@ static void ip4_most_specific_wins_and_changes_apply(void **state)
     assert_int_equal(dsdb_remove(ds, "10.1.0.0/16", false), 0);
     assert_int_equal(a_of(cfg, "3.2.1.10.bl.test"), 0x7f000003);
     assert_int_equal(dsdb_count(ds), 2);
-    dsdb_commit(ds, no_wait, NULL);
+    dsdb_free_retired(no_wait, NULL);
     dns_config_free_all(cfg);
 }
 
@@ -108,7 +108,7 @@ static void many_changes_grow_and_shrink_the_table(void **state)
         snprintf(e, sizeof e, "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255);
         assert_int_equal(dsdb_add(ds, e, false, 0, NULL), 0);
     }
-    dsdb_commit(ds, no_wait, NULL);
+    dsdb_free_retired(no_wait, NULL);
     for (uint32_t i = 0; i < 200000; i += 2) {
         snprintf(e, sizeof e, "10.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255);
         assert_int_equal(dsdb_remove(ds, e, false), 0);
@@ -118,7 +118,7 @@ static void many_changes_grow_and_shrink_the_table(void **state)
         snprintf(e, sizeof e, "11.%u.%u.%u", i >> 16, (i >> 8) & 255, i & 255);
         assert_int_equal(dsdb_add(ds, e, false, 0, NULL), 0);
     }
-    dsdb_commit(ds, no_wait, NULL);
+    dsdb_free_retired(no_wait, NULL);
     assert_int_equal(dsdb_count(ds), 200000);
     struct dns_config *cfg = config_with(ds);
     for (uint32_t i = 0; i < 200000; i += 997) {
@@ -169,7 +169,7 @@ static void readers_see_stable_keys_during_changes(void **state)
         snprintf(e, sizeof e, "7.7.7.%u", i);
         dsdb_add(ds, e, false, 0, NULL);
     }
-    dsdb_commit(ds, no_wait, NULL);
+    dsdb_free_retired(no_wait, NULL);
     struct race r = {.cfg = config_with(ds)};
     pthread_t t[2];
     for (int i = 0; i < 2; i++)
@@ -183,7 +183,7 @@ static void readers_see_stable_keys_during_changes(void **state)
             snprintf(e, sizeof e, "20.%u.%u.%u", round, i >> 8, i & 255);
             dsdb_remove(ds, e, false);
         }
-        dsdb_commit(ds, grace, NULL);
+        dsdb_free_retired(grace, NULL);
     }
     atomic_store(&r.stop, true);
     for (int i = 0; i < 2; i++)
