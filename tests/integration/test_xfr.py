@@ -11,6 +11,7 @@ Each secondary mirrors three zones of one rampart-dnsbl:
           rampart-dnsbl answers BADSIG, the zone never loads there.
 """
 
+import contextlib
 import os
 import pathlib
 import re
@@ -18,7 +19,6 @@ import shutil
 import socket
 import subprocess
 import tempfile
-import threading
 import time
 
 import dns.flags
@@ -251,6 +251,32 @@ zone:
 SECONDARIES = {"nsd": (NSD, nsd_config), "knot": (KNOTD, knot_config)}
 
 
+@contextlib.contextmanager
+def secondary(kind, pubdir, port, primary_port):
+    """Run NSD or Knot as a secondary of primary_port on `port` (the one the
+    primary's --notify names: start_server picks ports of its own, so it runs
+    here); yields (process, a function giving its log so far), stops it after."""
+    binary, make_conf = SECONDARIES[kind]
+    if not os.path.exists(binary):
+        pytest.fail(f"{binary} is missing: make deps installs {kind}")
+    sec_dir = pubdir / kind
+    sec_dir.mkdir()
+    argv = make_conf(sec_dir, port, primary_port)
+    with open(sec_dir / "out.log", "w") as log:
+        proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, start_new_session=True)
+    try:
+        yield proc, lambda: (sec_dir / "out.log").read_text(errors="replace")
+    finally:
+        if proc.poll() is None:
+            proc.terminate()
+            try:
+                proc.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+
+
 class Setup:
     pass
 
@@ -274,24 +300,9 @@ def start_primary(start_server, pubdir, secondary_port, extra_args=()):
 
 @pytest.mark.parametrize("kind", ["nsd", "knot"])
 def test_secondary_mirrors_by_axfr_notify_ixfr_and_tsig(start_server, pubdir, kind):
-    binary, make_conf = SECONDARIES[kind]
-    if not os.path.exists(binary):
-        pytest.fail(f"{binary} is missing: make deps installs {kind}")
     sec_port = free_port()
     p = start_primary(start_server, pubdir, sec_port)
-    sec_dir = pubdir / kind
-    sec_dir.mkdir()
-    argv = make_conf(sec_dir, sec_port, p.srv.port)
-    # The secondary on the port --notify names (start_server picks a port of
-    # its own, so run it here, on ours).
-    log = open(sec_dir / "out.log", "w")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
-    log.close()
-    try:
-        def sec_log():
-            return (sec_dir / "out.log").read_text(errors="replace")
-
+    with secondary(kind, pubdir, sec_port, p.srv.port) as (proc, sec_log):
         # 1. AXFR: both good zones load and answer listed names
         def loaded():
             r1 = ask("127.0.0.1", sec_port, "2.0.0.127.a.test")
@@ -345,14 +356,6 @@ def test_secondary_mirrors_by_axfr_notify_ixfr_and_tsig(start_server, pubdir, ki
         mirrored = axfr("127.0.0.1", sec_port, "s.test")
         assert zone_records(mirrored) == zone_records(dump_zone([p.specs[1]], "s.test"))
         assert proc.poll() is None, sec_log()
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
 
 
 # ---- dnspython as the client ----
@@ -606,9 +609,6 @@ def rampart(db, *args):
 def test_secondary_mirrors_a_database_list(start_server, pubdir, kind):
     """A list of the database, mirrored by AXFR; a listing added with
     `rampart list add` reaches the secondary by NOTIFY + IXFR within 5 s."""
-    binary, make_conf = SECONDARIES[kind]
-    if not os.path.exists(binary):
-        pytest.fail(f"{binary} is missing: make deps installs {kind}")
     db = pubdir / "rampart.db"
     rampart(db, "list", "create", "a", "--zone", "a.test", "--kind", "ip4", "--txt", "Listed $")
     rampart(db, "list", "add", "a", "127.0.0.2", "192.0.2.0/24", "10.17.0.0/16")
@@ -620,17 +620,7 @@ def test_secondary_mirrors_a_database_list(start_server, pubdir, kind):
             "--notify", f"127.0.0.1/{sec_port},zone=a.test",
             "--notify", f"127.0.0.1/{sec_port},zone=s.test,key=k1"]
     srv = start_server(BIN, args, name="rampart-dnsbl")
-    sec_dir = pubdir / kind
-    sec_dir.mkdir()
-    argv = make_conf(sec_dir, sec_port, srv.port)
-    log = open(sec_dir / "out.log", "w")
-    proc = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                            start_new_session=True)
-    log.close()
-    try:
-        def sec_log():
-            return (sec_dir / "out.log").read_text(errors="replace")
-
+    with secondary(kind, pubdir, sec_port, srv.port) as (proc, sec_log):
         def loaded():
             return (a_values(ask("127.0.0.1", sec_port, "2.0.0.127.a.test")) == ["127.0.0.2"]
                     and a_values(ask("127.0.0.1", sec_port, "spam.example.s.test")) == ["127.0.1.2"])
@@ -664,11 +654,3 @@ def test_secondary_mirrors_a_database_list(start_server, pubdir, kind):
         assert zone_records(axfr("127.0.0.1", sec_port, "a.test")) == \
             zone_records(axfr("127.0.0.1", srv.port, "a.test"))
         assert proc.poll() is None, sec_log()
-    finally:
-        if proc.poll() is None:
-            proc.terminate()
-            try:
-                proc.wait(timeout=10)
-            except subprocess.TimeoutExpired:
-                proc.kill()
-                proc.wait()
