@@ -13,8 +13,10 @@ FUZZ_SECONDS ?= 60
 # transfer tests' secondaries; bench adds its other peers).
 DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev libssl-dev libsqlite3-dev \
               python3-pytest python3-dnspython python3-prometheus-client dnsutils rbldnsd \
-              clang libclang-rt-14-dev nsd knot
-BENCH_DEPS := nsd knot dnsperf util-linux procps
+              clang libclang-rt-14-dev nsd knot \
+              libgmime-3.0-dev libarchive-dev libhyperscan-dev libmspack-dev \
+              clamav clamav-testfiles spamassassin libpython3.11-testsuite
+BENCH_DEPS := nsd knot dnsperf util-linux procps clamav-daemon
 
 .PHONY: all build deps bench-deps run test test-unit test-integration test-asan \
         bench bench-flood fuzz clean
