@@ -13,13 +13,13 @@
 #                 runs and is not committed). New crashes land in
 #                 BUILD_DIR/artifacts/<h>/; the log is BUILD_DIR/<h>.log.
 #
-# HARNESS: query, loader, control, xfr, store (default: all). Exits non-zero if any input crashes,
+# HARNESS: query, loader, control, xfr, store, heur (default: all). Exits non-zero if any input crashes,
 # leaks, hits undefined behaviour or breaks a harness invariant.
 # Environment: CC (clang), FUZZ_NICE (10), FUZZ_ARGS (extra libFuzzer flags).
 set -eu
 
 if [ $# -lt 2 ]; then
-    echo "usage: $0 BUILD_DIR SECONDS [query|loader|control|xfr|store...]" >&2
+    echo "usage: $0 BUILD_DIR SECONDS [query|loader|control|xfr|store|heur...]" >&2
     exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +27,7 @@ root=$(cd "$here/../.." && pwd)
 build=$1
 secs=$2
 shift 2
-harnesses=${*:-query loader control xfr store}
+harnesses=${*:-query loader control xfr store heur}
 case $secs in '' | *[!0-9]*) echo "$0: SECONDS must be a number" >&2; exit 2 ;; esac
 
 CC=${CC:-clang}
@@ -51,14 +51,14 @@ src/dns/ds_db.c src/dns/dbsync.c src/store/entry.c src/store/import.c src/store/
 # Rebuild when any source or header is newer than the harness binary.
 stale() {
     [ ! -x "$build/fuzz_$1" ] && return 0
-    [ -n "$(find "$root/src/common" "$root/src/dns" "$root/src/store" "$here" -maxdepth 1 \
+    [ -n "$(find "$root/src/common" "$root/src/dns" "$root/src/store" "$root/src/scan" "$here" -maxdepth 1 \
         \( -name '*.c' -o -name '*.h' \) -newer "$build/fuzz_$1" | head -n 1)" ]
 }
 
-all="query loader control xfr store"
+all="query loader control xfr store heur"
 need_build=
 for h in $harnesses; do
-    case $h in query | loader | control | xfr | store) ;; *) echo "$0: unknown harness $h" >&2; exit 2 ;; esac
+    case $h in query | loader | control | xfr | store | heur) ;; *) echo "$0: unknown harness $h" >&2; exit 2 ;; esac
 done
 for h in $all; do
     if stale "$h"; then need_build=1; fi
@@ -76,6 +76,13 @@ if [ -n "$need_build" ]; then
     done
     for p in $pids; do wait "$p" || { echo "$0: compile failed" >&2; exit 2; }; done
     for h in $all; do
+        if [ "$h" = heur ]; then
+            # heur.c alone: the harness stands in for scan.c's ctx helpers.
+            # shellcheck disable=SC2086
+            $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_heur.c" "$root/src/scan/heur.c" -o "$build/fuzz_heur" ||
+                { echo "$0: link of fuzz_heur failed" >&2; exit 2; }
+            continue
+        fi
         # shellcheck disable=SC2086
         $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" $objs -lz -lpthread -lcrypto -lsqlite3 -o "$build/fuzz_$h" ||
             { echo "$0: link of fuzz_$h failed" >&2; exit 2; }
