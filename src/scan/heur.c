@@ -23,52 +23,49 @@
  * Levels. Infected only where the evidence is certain; everything else is
  * suspicious, which an operator can quarantine rather than reject.
  *
- *  name                                   bit            level       rule
- *  -------------------------------------- -------------- ----------- -------------------------------
- *  Heuristics.Executable.<K>.InAttachment EXECUTABLE     suspicious  depth > 0 and content is PE,
- *  Heuristics.Executable.<K>.InArchive                               ELF, MACHO or SCRIPT; K is PE,
- *                                                                    ELF, MachO, Script. InArchive
- *                                                                    for an unpacked member
- *                                                                    (packed_len > 0).
- *  Heuristics.Executable.Name             EXECUTABLE     suspicious  depth > 0, the name's real
- *                                                                    extension runs on Windows
- *                                                                    (.exe .scr .pif .vbs .js ...,
- *                                                                    or a {CLSID}), and the content
- *                                                                    was not reported above.
- *  Heuristics.Name.DoubleExtension        DOUBLE_EXT     suspicious  a decoy document/media
- *                                                        /infected   extension before an executable
- *                                                                    one (invoice.pdf.exe, also with
- *                                                                    padding between them).
- *  Heuristics.Name.RTLO                   DOUBLE_EXT     suspicious  a bidi embedding, override or
- *                                                        /infected   isolate control (U+202A-U+202E,
- *                                                                    U+2066-U+2069) in the name.
- *  Heuristics.Name.PaddedName             DOUBLE_EXT     suspicious  5 or more spaces, dots,
- *                                                        /infected   underscores or Unicode spaces
- *                                                                    just before an executable
- *                                                                    extension.
+ *  name (bit)                                 level      rule
+ *  ------------------------------------------ ---------- ---------------------------------
+ *  Heuristics.Executable.<K>.InAttachment     suspicious depth > 0 and the content is PE,
+ *  Heuristics.Executable.<K>.InArchive                   ELF, MACHO or SCRIPT (K: PE, ELF,
+ *    (EXECUTABLE)                                        MachO, Script); InArchive for an
+ *                                                        unpacked member (packed_len > 0).
+ *  Heuristics.Executable.Name (EXECUTABLE)    suspicious depth > 0, the name's real extension
+ *                                                        runs on Windows (.exe .scr .pif .vbs
+ *                                                        .js ... or a {CLSID}), and the
+ *                                                        content was not reported above.
+ *  Heuristics.Name.DoubleExtension            suspicious a decoy document or media extension
+ *    (DOUBLE_EXT)                             /infected  before an executable one
+ *                                                        (invoice.pdf.exe; padding between
+ *                                                        them too).
+ *  Heuristics.Name.RTLO (DOUBLE_EXT)          suspicious a bidi embedding, override or
+ *                                             /infected  isolate control (U+202A-U+202E,
+ *                                                        U+2066-U+2069) in the name.
+ *  Heuristics.Name.PaddedName (DOUBLE_EXT)    suspicious 5 or more spaces, dots, underscores
+ *                                             /infected  or Unicode spaces just before an
+ *                                                        executable extension.
  *      The three name tricks are infected when the name's real extension is
  *      executable and the content is PE, ELF, MACHO or SCRIPT: a real program
  *      dressed as something else has no honest explanation.
- *  Heuristics.Type.Mismatch               TYPE_MISMATCH  suspicious  content that can run or carry
- *                                                                    code (executable, script, HTML,
- *                                                                    archive, OLE2, PDF, RTF...)
- *                                                                    under a name extension or a
- *                                                                    declared MIME type that cannot
- *                                                                    be it (a PE named .jpg or sent
- *                                                                    as audio/x-wav, a zip named
- *                                                                    .txt). See claim_of_*().
- *  Heuristics.HTML.IframeCid              HTML_LAUNCH    suspicious  iframe/frame/object/embed/applet
- *                                                                    whose src/data/codebase is cid:.
- *  Heuristics.HTML.MsIts                  HTML_LAUNCH    suspicious  ms-its:, mhtml:, mk:@MSITStore:
- *                                                                    or its: URLs in a tag or script.
- *  Heuristics.HTML.Script                 HTML_LAUNCH    suspicious  depth > 0 and <script>, an on*=
- *                                                                    event handler, or a javascript:/
- *                                                                    vbscript: URL.
- *  Heuristics.Phishing.ForgedAdmin        FORGED_ADMIN   suspicious  From (address or display name)
- *                                                                    is an administrative role of a
- *                                                                    recipient's own organisation.
- *  Heuristics.Spam.GTUBE                  GTUBE          suspicious  the GTUBE string in text, mail
- *                                                                    or HTML.
+ *  Heuristics.Type.Mismatch (TYPE_MISMATCH)   suspicious content that can run or carry code
+ *                                                        (executable, script, HTML, archive,
+ *                                                        OLE2, PDF, RTF...) under a name
+ *                                                        extension or declared MIME type
+ *                                                        that cannot be it (a PE named .jpg
+ *                                                        or sent as audio/x-wav, a zip named
+ *                                                        .txt). See claim_accepts[].
+ *  Heuristics.HTML.IframeCid (HTML_LAUNCH)    suspicious iframe, frame, object, embed or
+ *                                                        applet whose src/data/codebase is
+ *                                                        a cid: URL.
+ *  Heuristics.HTML.MsIts (HTML_LAUNCH)        suspicious an ms-its:, mhtml:, mk:@MSITStore:
+ *                                                        or its: URL in a tag or a script.
+ *  Heuristics.HTML.Script (HTML_LAUNCH)       suspicious depth > 0 and a <script>, an on*=
+ *                                                        event handler, or a javascript: or
+ *                                                        vbscript: URL.
+ *  Heuristics.Phishing.ForgedAdmin            suspicious From (address or display name) is an
+ *    (FORGED_ADMIN)                                      administrative role of a recipient's
+ *                                                        own organisation.
+ *  Heuristics.Spam.GTUBE (GTUBE)              suspicious the GTUBE string in text, mail or
+ *                                                        HTML.
  *
  * Why the HTML findings are only suspicious: an iframe to cid: is how Nimda,
  * Klez and BadTrans launched their executable part (MS01-020), but this
@@ -144,7 +141,10 @@ static bool same_text(const char *a, size_t an, const char *b, size_t bn)
     return true;
 }
 
-static bool starts_with(const char *s, const char *lit) { return strncmp(s, lit, strlen(lit)) == 0; }
+static bool starts_with(const char *s, const char *lit)
+{
+    return strncmp(s, lit, strlen(lit)) == 0;
+}
 
 /* ---- file names ---- */
 
