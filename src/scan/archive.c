@@ -67,6 +67,13 @@
  * low, small enough that the time limit is looked at every few ms. */
 #define ARCH_CHUNK (256u * 1024u)
 
+/* Packed bytes given to libarchive per read callback. Every callback
+ * looks at the time limit, so this bounds the work libarchive can do
+ * between two looks: skipping a member it must decompress to pass (a solid
+ * 7z, a cab folder) included. LZMA of zeros runs to some 7000:1, so 16 KiB
+ * stands for ~100 MiB of output at most, a fraction of a second. */
+#define ARCH_FEED (16u * 1024u)
+
 /* The first allocation for a member; it doubles up to the budget, so a
  * member's declared size (hostile) never decides how much we allocate. */
 #define ARCH_FIRST_ALLOC (64u * 1024u)
@@ -172,10 +179,61 @@ struct arch_run {
     unsigned seen;         /* entries looked at (for fallback labels) */
     unsigned readable;     /* entries that gave bytes, were empty, or were encrypted */
     bool damaged;          /* libarchive reported an error somewhere */
+    bool cut;              /* a member passed its budget */
     bool encrypted;        /* an entry we could not read for its encryption */
     bool unsupported;      /* an entry stored with a method libarchive lacks */
     bool halt;             /* the scan must stop: leave the member loop */
+    size_t pos;            /* the memory source's read position */
 };
+
+/*
+ * The container's bytes reach libarchive through these callbacks rather
+ * than archive_read_open_memory(): the same memory source, but each read
+ * first asks scan_should_stop(), and a stopped scan makes the read fail,
+ * which ends whatever libarchive was doing.
+ */
+static la_ssize_t src_read(struct archive *a, void *arg, const void **buf)
+{
+    (void)a;
+    struct arch_run *run = arg;
+    if (scan_should_stop(run->ctx, run->obj->where)) {
+        run->halt = true;
+        return -1;
+    }
+    size_t n = run->obj->len - run->pos;
+    if (n > ARCH_FEED)
+        n = ARCH_FEED;
+    *buf = run->obj->data + run->pos;
+    run->pos += n;
+    return (la_ssize_t)n;
+}
+
+static la_int64_t src_skip(struct archive *a, void *arg, la_int64_t request)
+{
+    (void)a;
+    struct arch_run *run = arg;
+    size_t left = run->obj->len - run->pos;
+    if (request < 0)
+        return 0;
+    size_t n = (uint64_t)request < left ? (size_t)request : left;
+    run->pos += n;
+    return (la_int64_t)n;
+}
+
+static la_int64_t src_seek(struct archive *a, void *arg, la_int64_t offset, int whence)
+{
+    (void)a;
+    struct arch_run *run = arg;
+    la_int64_t base = whence == SEEK_SET ? 0
+                    : whence == SEEK_CUR ? (la_int64_t)run->pos
+                    : whence == SEEK_END ? (la_int64_t)run->obj->len
+                                         : -1;
+    if (base < 0 || (offset < 0 && -offset > base) ||
+        (offset > 0 && offset > (la_int64_t)run->obj->len - base))
+        return ARCHIVE_FATAL;
+    run->pos = (size_t)(base + offset);
+    return (la_int64_t)run->pos;
+}
 
 /// Finding-name spelling of each libarchive container type (ClamAV's where it has one).
 static const char *arch_format_name(enum scan_type t)
@@ -299,6 +357,7 @@ static size_t read_member(struct arch_run *run, uint8_t **out, int *err)
             uint8_t probe;
             la_ssize_t r = archive_read_data(run->a, &probe, 1);
             if (r > 0) {
+                run->cut = true;
                 scan_limit(run->ctx, limit ? limit : "MaxFileSize", run->obj->where);
                 if (!scan_take(run->ctx, run->obj, 1))
                     run->halt = true;
@@ -432,7 +491,12 @@ static void read_pass(struct arch_run *run, bool streamable_zip_only)
     else
         setup_reader(run->a, is_stream_type(run->obj->type));
 
-    if (archive_read_open_memory(run->a, run->obj->data, run->obj->len) != ARCHIVE_OK) {
+    run->pos = 0;
+    archive_read_set_callback_data(run->a, run);
+    archive_read_set_read_callback(run->a, src_read);
+    archive_read_set_skip_callback(run->a, src_skip);
+    archive_read_set_seek_callback(run->a, src_seek);
+    if (archive_read_open1(run->a) != ARCHIVE_OK) {
         run->damaged = true;
         if (error_is_encryption(run->a, false))
             run->encrypted = true;
@@ -454,6 +518,16 @@ static void read_pass(struct arch_run *run, bool streamable_zip_only)
         if (r == ARCHIVE_OK || r == ARCHIVE_WARN) {
             retries = 0;
             one_entry(run, e);
+            /*
+             * The rest of a member cut at its budget must be skipped to reach
+             * the next one. A zip skips by its recorded sizes; a solid 7z or
+             * rar, or a cab folder, can only be skipped by decompressing it,
+             * which is exactly the work the budget refused. The limit is
+             * already a finding, so the scan is not clean: stop here.
+             */
+            if (run->cut && archive_format(run->a) != ARCHIVE_FORMAT_ZIP)
+                break;
+            run->cut = false;
             continue;
         }
         /* RETRY and FAILED: this header is unusable but the next may be

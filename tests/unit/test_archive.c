@@ -547,6 +547,66 @@ static void zip_bomb_stops_at_the_limit(void **state)
     free(gz);
 }
 
+/* A member cut at its budget: a zip goes on to the next member (it skips by
+ * recorded sizes), a 7z stops (skipping means decompressing the rest). */
+static void after_a_cut_member(void **state)
+{
+    (void)state;
+    uint8_t *big = calloc(1, 3u << 20);
+    struct mkentry e[] = {{"big.bin", big, 3u << 20}, {"small.exe", "MZ", 2}};
+    size_t len;
+    uint8_t *zip = make_archive(archive_write_set_format_zip, e, 2, NULL, NULL, &len);
+    reset();
+    T.lim.max_file_size = 1u << 20;
+    run(SCAN_TYPE_ZIP, zip, len, NULL);
+    assert_non_null(found("Heuristics.Limits.Exceeded.MaxFileSize"));
+    assert_int_equal(T.nchildren, 2);
+    assert_int_equal(T.children[0].len, 1u << 20);
+    assert_string_equal(T.children[1].label, "small.exe");
+    free(zip);
+
+    uint8_t *sz = make_archive(archive_write_set_format_7zip, e, 2, NULL, NULL, &len);
+    reset();
+    T.lim.max_file_size = 1u << 20;
+    run(SCAN_TYPE_7Z, sz, len, NULL);
+    assert_non_null(found("Heuristics.Limits.Exceeded.MaxFileSize"));
+    assert_int_equal(T.nchildren, 1);
+    free(sz);
+    free(big);
+}
+
+/* MaxScanTime passing while libarchive inflates one long member. */
+static void time_limit_inside_a_member(void **state)
+{
+    (void)state;
+    size_t zlen;
+    uint8_t *gz = make_bomb(256u << 20, true, &zlen);
+    reset();
+    T.lim.max_file_size = 2ull << 30;
+    T.lim.max_scan_size = 4ull << 30;
+    T.lim.max_ratio = 100000;
+    struct scan_ctx ctx = {.deadline_ns = now_ns() + 30 * 1000000ull};
+    struct scan_object obj = {.data = gz, .len = zlen, .where = "", .type = SCAN_TYPE_GZIP};
+    uint64_t t0 = now_ns();
+    scan_archive(&ctx, &obj);
+    double secs = (double)(now_ns() - t0) / 1e9;
+    print_message("  stopped after %.3f s, %llu bytes inflated\n", secs,
+                  (unsigned long long)T.taken);
+    assert_non_null(found("Heuristics.Limits.Exceeded.MaxScanTime"));
+    assert_true(secs < 1.0);
+    assert_true(T.taken < (256u << 20));
+    assert_null(found("Heuristics.Broken.Archive.GZip"));
+
+    /* a deadline already passed: libarchive's first read fails, no more */
+    reset();
+    ctx = (struct scan_ctx){.deadline_ns = 1};
+    scan_archive(&ctx, &obj);
+    assert_int_equal(T.nchildren, 0);
+    assert_non_null(found("Heuristics.Limits.Exceeded.MaxScanTime"));
+    assert_null(found("Heuristics.Broken.Archive.GZip"));
+    free(gz);
+}
+
 static void encrypted_zip(void **state)
 {
     (void)state;
@@ -999,6 +1059,8 @@ int main(void)
         cmocka_unit_test(unsupported_zip_methods),
         cmocka_unit_test(arj_is_left_alone),
         cmocka_unit_test(zip_bomb_stops_at_the_limit),
+        cmocka_unit_test(after_a_cut_member),
+        cmocka_unit_test(time_limit_inside_a_member),
         cmocka_unit_test(encrypted_zip),
         cmocka_unit_test(members_names_and_limits),
         cmocka_unit_test(scan_member_label_rules),
