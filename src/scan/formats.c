@@ -10,8 +10,9 @@
  *   RTF                 our scanner for \objdata: hex (and \bin) decoded, the
  *                       OLE1 object read: a Package's embedded file, else the
  *                       object's native data, else the raw bytes
- *   OLE2                our compound-file reader: every stream, and the file
- *                       inside an \1Ole10Native (Package) stream
+ *   OLE2                our compound-file reader: every stream, the file
+ *                       inside an \1Ole10Native (Package) stream, and the
+ *                       objects PowerPoint embeds in its document stream
  *   CHM, SZDD           libmspack, reading and writing memory only
  *
  * Everything read here is hostile. Every length field is checked against
@@ -32,12 +33,14 @@
  *   Heuristics.Limits.Exceeded.<Limit>      through scan_limit()
  */
 #define _GNU_SOURCE /* memmem */
+#include <limits.h>
 #include <mspack.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <zlib.h>
 
 #include "common/buf.h"
 #include "scan/scan_priv.h"
@@ -1187,6 +1190,395 @@ static void szdd_scan(struct scan_ctx *ctx, const struct scan_object *obj)
     mspack_destroy_szdd_decompressor(szdd);
 }
 
+/* ---- OLE2 compound files ---- */
+
+/*
+ * An OLE2 compound file (MS-CFB) is a small FAT file system: a 512-byte
+ * header, sectors of 512 (version 3) or 4096 bytes (version 4) chained by a
+ * FAT whose own sectors the header and the DIFAT chain list, a directory of
+ * 128-byte entries, and a mini stream (the root entry's chain) of 64-byte
+ * sectors chained by the mini FAT for streams under the cutoff (4096).
+ * Office documents keep their text, macros (VBA storage), embedded objects
+ * (ObjectPool) and packaged files (\1Ole10Native) in its streams; each
+ * stream is handed on as a member, and a Package's file in place of its
+ * \1Ole10Native stream. Directory entries are read as a flat array, not
+ * as the red-black tree they form: an entry left out of the tree is still
+ * a stream worth scanning, and there is no tree to loop in.
+ *
+ * Every chain is followed through a bitmap of the sectors already used:
+ * in a sound file each sector belongs to one chain, so a loop, or two
+ * streams sharing sectors, ends the chain instead of multiplying the work.
+ * The whole walk reads each sector of the file at most once.
+ */
+#define CFB_END 0xfffffffeu
+#define CFB_MAX_SECT 0xfffffffau /* above: special values (free, end, FAT...) */
+#define CFB_DIR_ENTRY 128
+#define CFB_MINI_SECTOR 64
+#define CFB_TYPE_STREAM 2
+#define CFB_TYPE_ROOT 5
+
+struct cfb {
+    const uint8_t *data;
+    size_t len;
+    unsigned shift;        /* sector size = 1 << shift */
+    uint32_t nsect;        /* sectors after the header, the last maybe partial */
+    uint32_t *fat;
+    uint32_t nfat;
+    uint32_t *minifat;
+    uint32_t nminifat;
+    uint8_t *used;         /* bitmap: regular sectors already in a chain */
+    uint8_t *miniused;     /* bitmap: mini sectors already in a chain */
+    uint32_t *ministream;  /* the root chain: the mini stream's sectors */
+    uint32_t nministream;
+};
+
+/// Sector s's bytes and how many of them the file has (the last may be cut).
+static const uint8_t *cfb_sector(const struct cfb *c, uint32_t s, size_t *size)
+{
+    size_t ss = (size_t)1 << c->shift;
+    *size = 0;
+    if (s >= c->nsect)
+        return NULL;
+    size_t off = ((size_t)s + 1) * ss;
+    *size = c->len - off < ss ? c->len - off : ss;
+    return c->data + off;
+}
+
+static bool bit_take(uint8_t *map, uint32_t i)
+{
+    if (map[i >> 3] & (1u << (i & 7)))
+        return false;
+    map[i >> 3] |= (uint8_t)(1u << (i & 7));
+    return true;
+}
+
+/// Next sector of a regular chain, or CFB_END when it ends, leaves the
+/// file or comes back to a sector already used.
+static uint32_t cfb_next(struct cfb *c, uint32_t s)
+{
+    if (s >= c->nfat)
+        return CFB_END;
+    uint32_t n = c->fat[s];
+    return n < c->nsect && bit_take(c->used, n) ? n : CFB_END;
+}
+
+static uint32_t cfb_first(struct cfb *c, uint32_t s)
+{
+    return s < c->nsect && bit_take(c->used, s) ? s : CFB_END;
+}
+
+/// Reads a regular chain into out: at most size bytes (and out's budget).
+static void cfb_read_chain(struct cfb *c, uint32_t start, uint64_t size, struct obuf *out)
+{
+    for (uint32_t s = cfb_first(c, start); s != CFB_END && size > 0; s = cfb_next(c, s)) {
+        size_t have = 0;
+        const uint8_t *sec = cfb_sector(c, s, &have);
+        size_t n = size < have ? (size_t)size : have;
+        size -= n;
+        if (!obuf_put(out, sec, n) || have < ((size_t)1 << c->shift))
+            break;
+    }
+}
+
+/// Reads a chain of little-endian u32 (the DIFAT-listed FAT, the mini FAT)
+/// into a new array of at most cap entries.
+static uint32_t *cfb_read_u32s(struct cfb *c, const uint32_t *sectors, uint32_t nsectors,
+                               uint32_t *count)
+{
+    uint32_t per = (uint32_t)1 << (c->shift - 2);
+    uint32_t *v = malloc(((size_t)nsectors * per + 1) * sizeof *v);
+    *count = 0;
+    if (!v)
+        return NULL;
+    for (uint32_t i = 0; i < nsectors; i++) {
+        size_t have = 0;
+        const uint8_t *sec = cfb_sector(c, sectors[i], &have);
+        if (!sec || have < ((size_t)1 << c->shift))
+            break; /* a table sector cut off: the table ends before it */
+        struct rbuf b = rbuf_make(sec, have);
+        for (uint32_t k = 0; k < per; k++)
+            v[(*count)++] = rd_le32(&b);
+    }
+    return v;
+}
+
+/*
+ * Loads the FAT: its sector numbers are the header's 109 DIFAT entries,
+ * then the DIFAT chain's (each DIFAT sector lists FAT sectors and ends with
+ * the next DIFAT sector; the chain is not in the FAT, so the used bitmap
+ * guards it). Never more FAT sectors than the file has sectors.
+ */
+static bool cfb_load_fat(struct cfb *c)
+{
+    struct rbuf h = rbuf_make(c->data, c->len);
+    rbuf_take(&h, 0x2c);
+    uint32_t want = rd_le32(&h);
+    rbuf_take(&h, 0x44 - 0x30);
+    uint32_t difat = rd_le32(&h);
+    rd_le32(&h); /* DIFAT sector count: the chain's end says it better */
+    if (want > c->nsect)
+        want = c->nsect;
+    uint32_t *list = malloc(((size_t)want + 1) * sizeof *list);
+    if (!list)
+        return false;
+    uint32_t n = 0;
+    for (int i = 0; i < 109 && n < want; i++) {
+        uint32_t s = rd_le32(&h);
+        if (s <= CFB_MAX_SECT)
+            list[n++] = s;
+    }
+    uint32_t per = ((uint32_t)1 << (c->shift - 2)) - 1;
+    for (uint32_t s = cfb_first(c, difat); s != CFB_END && n < want;) {
+        size_t have = 0;
+        const uint8_t *sec = cfb_sector(c, s, &have);
+        struct rbuf d = rbuf_make(sec, have);
+        for (uint32_t i = 0; i < per && n < want; i++) {
+            uint32_t f = rd_le32(&d);
+            if (f <= CFB_MAX_SECT && !d.err)
+                list[n++] = f;
+        }
+        if (have < ((size_t)1 << c->shift))
+            break;
+        struct rbuf nx = rbuf_make(sec + have - 4, 4);
+        s = cfb_first(c, rd_le32(&nx));
+    }
+    c->fat = cfb_read_u32s(c, list, n, &c->nfat);
+    free(list);
+    return c->fat != NULL;
+}
+
+/// Loads the mini FAT (a regular chain of u32 arrays) and the mini stream's
+/// sector list (the root entry's chain).
+static bool cfb_load_mini(struct cfb *c, uint32_t minifat_start, uint32_t root_start)
+{
+    uint32_t *list = malloc(((size_t)c->nsect + 1) * sizeof *list);
+    if (!list)
+        return false;
+    uint32_t n = 0;
+    for (uint32_t s = cfb_first(c, minifat_start); s != CFB_END; s = cfb_next(c, s))
+        list[n++] = s; /* each sector once: n <= nsect */
+    c->minifat = cfb_read_u32s(c, list, n, &c->nminifat);
+    c->miniused = calloc((size_t)c->nminifat / 8 + 1, 1);
+    n = 0;
+    for (uint32_t s = cfb_first(c, root_start); s != CFB_END; s = cfb_next(c, s))
+        list[n++] = s;
+    c->ministream = list;
+    c->nministream = n;
+    return c->minifat && c->miniused;
+}
+
+/// Reads a mini chain into out: at most size bytes (and out's budget).
+static void cfb_read_mini(struct cfb *c, uint32_t start, uint64_t size, struct obuf *out)
+{
+    unsigned per_sector = c->shift - 6; /* log2 of mini sectors per sector */
+    for (uint32_t s = start; s < c->nminifat && size > 0 && bit_take(c->miniused, s);
+         s = c->minifat[s]) {
+        uint32_t idx = s >> per_sector;
+        if (idx >= c->nministream)
+            break;
+        size_t have = 0;
+        const uint8_t *sec = cfb_sector(c, c->ministream[idx], &have);
+        size_t at = (size_t)(s & ((1u << per_sector) - 1)) * CFB_MINI_SECTOR;
+        if (!sec || at + CFB_MINI_SECTOR > have)
+            break;
+        size_t n = size < CFB_MINI_SECTOR ? (size_t)size : CFB_MINI_SECTOR;
+        size -= n;
+        if (!obuf_put(out, sec + at, n))
+            break;
+    }
+}
+
+static bool cfb_open(struct cfb *c, const uint8_t *data, size_t len)
+{
+    static const uint8_t magic[8] = {0xd0, 0xcf, 0x11, 0xe0, 0xa1, 0xb1, 0x1a, 0xe1};
+    memset(c, 0, sizeof *c);
+    if (len < 512 || memcmp(data, magic, 8) != 0)
+        return false;
+    struct rbuf h = rbuf_make(data, len);
+    rbuf_take(&h, 0x1e);
+    c->shift = rd_le16(&h);
+    unsigned minishift = rd_le16(&h);
+    if ((c->shift != 9 && c->shift != 12) || minishift != 6)
+        return false;
+    c->data = data;
+    c->len = len;
+    size_t ss = (size_t)1 << c->shift;
+    size_t nsect = len > ss ? (len - ss + ss - 1) / ss : 0;
+    c->nsect = nsect > CFB_MAX_SECT ? CFB_MAX_SECT : (uint32_t)nsect;
+    c->used = calloc((size_t)c->nsect / 8 + 1, 1);
+    return c->used != NULL;
+}
+
+static void cfb_close(struct cfb *c)
+{
+    free(c->fat);
+    free(c->minifat);
+    free(c->used);
+    free(c->miniused);
+    free(c->ministream);
+}
+
+/*
+ * PowerPoint keeps embedded objects inside its "PowerPoint Document" stream,
+ * not as OLE2 storages: ExOleObjStg records (type 0x1011) whose instance 1
+ * means a u32 unpacked size and a zlib stream, instance 0 the bytes as they
+ * are. The records form a tree (version 0xF marks a container), but a
+ * container's children simply follow its header, so one linear walk that
+ * steps into containers and over atoms visits them all.
+ */
+#define PPT_EXOLEOBJSTG 0x1011
+
+static bool ppt_inflate(const uint8_t *p, size_t n, struct obuf *out)
+{
+    z_stream z;
+    memset(&z, 0, sizeof z);
+    if (inflateInit(&z) != Z_OK)
+        return false;
+    uint8_t chunk[16384];
+    z.next_in = (Bytef *)(uintptr_t)p;
+    z.avail_in = n > UINT_MAX ? UINT_MAX : (uInt)n;
+    int r = Z_OK;
+    /* each turn produces output or ends: Z_BUF_ERROR means no progress */
+    while (r == Z_OK) {
+        z.next_out = chunk;
+        z.avail_out = sizeof chunk;
+        r = inflate(&z, Z_NO_FLUSH);
+        size_t got = sizeof chunk - z.avail_out;
+        if ((r == Z_OK || r == Z_STREAM_END) && got && !obuf_put(out, chunk, got))
+            break;
+    }
+    inflateEnd(&z);
+    return true;
+}
+
+static bool ppt_objects(struct scan_ctx *ctx, const struct scan_object *obj, const struct obuf *doc)
+{
+    struct rbuf b = rbuf_make(doc->data, doc->len);
+    unsigned index = 0;
+    while (rbuf_left(&b) >= 8) {
+        uint16_t verinst = rd_le16(&b);
+        uint16_t type = rd_le16(&b);
+        uint32_t len = rd_le32(&b);
+        if ((verinst & 0xf) == 0xf)
+            continue; /* a container: its children follow */
+        size_t have = rbuf_left(&b);
+        const uint8_t *body = rbuf_take(&b, len < have ? len : have);
+        if (type != PPT_EXOLEOBJSTG || !body)
+            continue;
+        size_t blen = len < have ? len : have;
+        char label[32];
+        snprintf(label, sizeof label, "ExOleObjStg%u", ++index);
+        bool go;
+        if ((verinst >> 4) == 1 && blen > 4) {
+            struct obuf out;
+            obuf_init(&out, ctx, obj);
+            ppt_inflate(body + 4, blen - 4, &out);
+            obuf_report(ctx, obj, &out);
+            go = !out.len || hand(ctx, obj, label, out.data, out.len, NULL);
+            obuf_free(&out);
+        } else {
+            go = hand(ctx, obj, label, body, blen, NULL);
+        }
+        if (!go)
+            return false;
+    }
+    return true;
+}
+
+/// Hands on one stream, or the file a \1Ole10Native stream packages.
+static bool ole2_stream(struct scan_ctx *ctx, const struct scan_object *obj, const char *name,
+                        const char *label, const struct obuf *out)
+{
+    const uint8_t *file;
+    size_t flen;
+    char pname[FMT_NAME_MAX], plabel[SCAN_LABEL_MAX];
+    /* \1Ole10Native: u32 size, then a Package's native data (as in RTF) */
+    if (strcmp(name, "\x01Ole10Native") == 0 && out->len > 4 &&
+        package_parse(out->data + 4, out->len - 4, &file, &flen, pname, sizeof pname)) {
+        scan_member_label(plabel, sizeof plabel, pname, strlen(pname), label);
+        return hand(ctx, obj, plabel, file, flen, pname);
+    }
+    if (!hand(ctx, obj, label, out->data, out->len, NULL))
+        return false;
+    if (strcmp(name, "PowerPoint Document") == 0)
+        return ppt_objects(ctx, obj, out);
+    return true;
+}
+
+static void ole2_scan(struct scan_ctx *ctx, const struct scan_object *obj)
+{
+    struct cfb c;
+    if (!cfb_open(&c, obj->data, obj->len)) {
+        free(c.used);
+        broken(ctx, obj, "OLE2");
+        return;
+    }
+    struct rbuf h = rbuf_make(obj->data, obj->len);
+    rbuf_take(&h, 0x30);
+    uint32_t dir_start = rd_le32(&h);
+    rd_le32(&h); /* transaction signature */
+    uint32_t cutoff = rd_le32(&h);
+    uint32_t minifat_start = rd_le32(&h);
+
+    bool nomem = !cfb_load_fat(&c);
+    /* the directory, read whole: it is never larger than the file */
+    struct obuf dir = {.budget = obj->len, .limit = "MaxFileSize"};
+    if (!nomem)
+        cfb_read_chain(&c, dir_start, UINT64_MAX, &dir);
+    nomem |= dir.nomem;
+    if (!nomem) {
+        uint32_t root_start = CFB_END;
+        if (dir.len >= CFB_DIR_ENTRY && dir.data[0x42] == CFB_TYPE_ROOT) {
+            struct rbuf r = rbuf_make(dir.data + 0x74, 4);
+            root_start = rd_le32(&r);
+        }
+        nomem = !cfb_load_mini(&c, minifat_start, root_start);
+    }
+
+    unsigned readable = 0;
+    for (size_t off = 0; !nomem && off + CFB_DIR_ENTRY <= dir.len; off += CFB_DIR_ENTRY) {
+        const uint8_t *e = dir.data + off;
+        if (e[0x42] != CFB_TYPE_STREAM)
+            continue;
+        struct rbuf r = rbuf_make(e, CFB_DIR_ENTRY);
+        rbuf_take(&r, 0x40);
+        uint16_t name_len = rd_le16(&r);
+        rbuf_take(&r, 0x74 - 0x42);
+        uint32_t start = rd_le32(&r);
+        uint64_t size = rd_le32(&r);
+        uint64_t size_hi = rd_le32(&r);
+        if (c.shift == 12)
+            size |= size_hi << 32; /* version 3 leaves the high half undefined */
+
+        char name[FMT_NAME_MAX], label[SCAN_LABEL_MAX], fallback[32];
+        utf16le_to_utf8(e, name_len <= 64 ? name_len : 64, name, sizeof name);
+        snprintf(fallback, sizeof fallback, "stream%zu", off / CFB_DIR_ENTRY);
+        scan_member_label(label, sizeof label, name, strlen(name), fallback);
+
+        struct obuf out;
+        obuf_init(&out, ctx, obj);
+        if (size < cutoff)
+            cfb_read_mini(&c, start, size, &out);
+        else
+            cfb_read_chain(&c, start, size, &out);
+        obuf_report(ctx, obj, &out);
+        bool go = true;
+        if (out.len) {
+            readable++;
+            go = ole2_stream(ctx, obj, name, label, &out);
+        }
+        obuf_free(&out);
+        if (!go || scan_should_stop(ctx, obj->where))
+            break;
+    }
+    if (nomem)
+        scan_found(ctx, SCAN_ERROR, "Rampart.Error.OutOfMemory", obj->where);
+    else if (readable == 0 && dir.len == 0)
+        broken(ctx, obj, "OLE2");
+    obuf_free(&dir);
+    cfb_close(&c);
+}
+
 /* ---- dispatch ---- */
 
 void scan_formats(struct scan_ctx *ctx, const struct scan_object *obj)
@@ -1197,6 +1589,7 @@ void scan_formats(struct scan_ctx *ctx, const struct scan_object *obj)
     case SCAN_TYPE_RTF: rtf_scan(ctx, obj); break;
     case SCAN_TYPE_CHM: chm_scan(ctx, obj); break;
     case SCAN_TYPE_SZDD: szdd_scan(ctx, obj); break;
+    case SCAN_TYPE_OLE2: ole2_scan(ctx, obj); break;
     default: break;
     }
 }

@@ -165,6 +165,8 @@ static enum scan_type detect(const uint8_t *d, size_t n)
         return SCAN_TYPE_RTF;
     if (n >= 4 && memcmp(d, "\x78\x9f\x3e\x22", 4) == 0)
         return SCAN_TYPE_TNEF;
+    if (n >= 8 && memcmp(d, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8) == 0)
+        return SCAN_TYPE_OLE2;
     return SCAN_TYPE_UNKNOWN;
 }
 
@@ -825,6 +827,53 @@ static void clamav_formats(void **state)
     assert_int_equal(T.nfindings, 0);
 }
 
+static void ole2_streams(void **state)
+{
+    (void)state;
+    if (!have_testfiles())
+        skip();
+    /* Word: the Package in ObjectPool's \1Ole10Native is clam.exe */
+    reset();
+    run_file(SCAN_TYPE_OLE2, "clam.ole.doc");
+    const struct rec_child *c = child_at("clam.exe");
+    if (!c)
+        dump();
+    assert_non_null(c);
+    assert_true(c->is_clam);
+    assert_non_null(child_at("WordDocument"));
+    assert_non_null(child_at("?CompObj")); /* "\1CompObj", made printable */
+    assert_int_equal(T.nfindings, 0);
+
+    /* PowerPoint: a zlib-packed OLE2 in an ExOleObjStg record, holding the
+     * Package in turn */
+    reset();
+    T.recurse = true;
+    run_file(SCAN_TYPE_OLE2, "clam.ppt");
+    c = child_at("ExOleObjStg1/clam.exe");
+    if (!c)
+        dump();
+    assert_non_null(c);
+    assert_true(c->is_clam);
+    assert_int_equal(T.nfindings, 0);
+
+    /* a FAT whose chains loop (every entry points at sector 0, or at
+     * itself): each sector is read once at most, no hang */
+    size_t len = 0;
+    uint8_t *doc = load(TESTFILES "clam.ole.doc", &len);
+    uint32_t fatsect = (uint32_t)doc[0x4c] | (uint32_t)doc[0x4d] << 8;
+    uint8_t *fat = doc + (fatsect + 1) * 512;
+    for (int pass = 0; pass < 2; pass++) {
+        for (uint32_t i = 0; i < 128; i++) {
+            uint32_t v = pass ? i : 0;
+            memcpy(fat + 4 * i, &v, 4);
+        }
+        reset();
+        run(SCAN_TYPE_OLE2, doc, len, "loop.doc");
+        assert_true(T.taken <= 2 * len);
+    }
+    free(doc);
+}
+
 static void szdd_missing_char(void **state)
 {
     (void)state;
@@ -1030,7 +1079,8 @@ static void truncated_and_garbage(void **state)
         {SCAN_TYPE_CPIO, "clam.bin-le.cpio"}, {SCAN_TYPE_GZIP, "clam_cache_emax.tgz"},
         {SCAN_TYPE_TNEF, "clam.tnef"},      {SCAN_TYPE_BINHEX, "clam.exe.binhex"},
         {SCAN_TYPE_RTF, "clam.exe.rtf"},    {SCAN_TYPE_CHM, "clam.chm"},
-        {SCAN_TYPE_SZDD, "clam.exe.szdd"},
+        {SCAN_TYPE_SZDD, "clam.exe.szdd"},  {SCAN_TYPE_OLE2, "clam.ole.doc"},
+        {SCAN_TYPE_OLE2, "clam.ppt"},
     };
     uint64_t t0 = now_ns();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
@@ -1043,7 +1093,7 @@ static void truncated_and_garbage(void **state)
     for (int round = 0; round < 50; round++) {
         for (size_t i = 0; i < sizeof junk; i++)
             junk[i] = (uint8_t)rng();
-        for (int t = SCAN_TYPE_ZIP; t <= SCAN_TYPE_BINHEX; t++) {
+        for (int t = SCAN_TYPE_ZIP; t <= SCAN_TYPE_OLE2; t++) {
             reset();
             run((enum scan_type)t, junk, sizeof junk, NULL);
         }
@@ -1066,6 +1116,7 @@ int main(void)
         cmocka_unit_test(scan_member_label_rules),
         cmocka_unit_test(broken_archives),
         cmocka_unit_test(clamav_formats),
+        cmocka_unit_test(ole2_streams),
         cmocka_unit_test(szdd_missing_char),
         cmocka_unit_test(rtf_objects),
         cmocka_unit_test(binhex_runs),
