@@ -182,6 +182,7 @@ struct arch_run {
     bool cut;              /* a member passed its budget */
     bool encrypted;        /* an entry we could not read for its encryption */
     bool unsupported;      /* an entry stored with a method libarchive lacks */
+    bool fatal;            /* libarchive can read no further */
     bool halt;             /* the scan must stop: leave the member loop */
     size_t pos;            /* the memory source's read position */
 };
@@ -310,13 +311,12 @@ static void stream_member_name(const struct scan_object *obj, char *out, size_t 
     const char *name = obj->name;
     size_t len = name ? strnlen(name, ARCH_NAME_MAX) : 0;
     if (name) {
-        const char *slash = memrchr(name, '/', len);
-        const char *bslash = memrchr(name, '\\', len);
-        const char *base = slash > bslash ? slash : bslash;
-        if (base) {
-            len -= (size_t)(base + 1 - name);
-            name = base + 1;
-        }
+        size_t base = 0; /* after the last '/' or '\\' */
+        for (size_t i = 0; i < len; i++)
+            if (name[i] == '/' || name[i] == '\\')
+                base = i + 1;
+        name += base;
+        len -= base;
     }
     for (size_t i = 0; name && i < sizeof sfx / sizeof sfx[0]; i++) {
         size_t sl = strlen(sfx[i].suffix);
@@ -404,8 +404,12 @@ static size_t read_member(struct arch_run *run, uint8_t **out, int *err)
 static void one_entry(struct arch_run *run, struct archive_entry *e)
 {
     run->seen++;
-    if (archive_entry_filetype(e) != AE_IFREG)
-        return; /* directories, links, devices: no bytes of their own */
+    /* Directories and symbolic links have no bytes. Everything else is
+     * read: a cpio or tar "device" or "fifo" can carry data like a file,
+     * and libarchive hands it out, so it must not be a hiding place. */
+    mode_t type = archive_entry_filetype(e);
+    if (type == AE_IFDIR || type == AE_IFLNK)
+        return;
 
     if (archive_entry_is_data_encrypted(e)) {
         /* Without the passphrase the bytes are noise: skip them (reading
@@ -439,11 +443,11 @@ static void one_entry(struct arch_run *run, struct archive_entry *e)
         else if (error_is_unsupported(run->a))
             run->unsupported = true;
         if (err == ARCHIVE_FATAL)
-            run->halt = true;
+            run->fatal = true;
     }
-    /* An empty member read cleanly is readable too; a member that failed
+    /* An empty file read cleanly is readable too; a member that failed
      * before giving a byte is not. A prefix is scanned: what was readable. */
-    if (len > 0 || err >= 0) {
+    if (len > 0 || (err >= 0 && type == AE_IFREG)) {
         static const uint8_t empty[1];
         run->readable++;
         scan_child(run->ctx, run->obj, label, data ? data : empty, len, name[0] ? name : NULL,
@@ -454,17 +458,23 @@ static void one_entry(struct arch_run *run, struct archive_entry *e)
 
 static void setup_reader(struct archive *a, bool stream)
 {
-    /* The filters libarchive decodes itself (see the top of the file). A
-     * missing one returns an error we can ignore: that filter just isn't
-     * there. */
-    archive_read_support_filter_gzip(a);
-    archive_read_support_filter_bzip2(a);
-    archive_read_support_filter_xz(a);
-    archive_read_support_filter_lzma(a);
-    archive_read_support_filter_lzip(a);
-    archive_read_support_filter_compress(a);
-    archive_read_support_filter_zstd(a);
-    archive_read_support_filter_lz4(a);
+    /* Only the filters libarchive decodes itself (see the top of the file):
+     * built without its library, a filter would run an external program,
+     * so each is enabled only when libarchive reports the library. */
+    if (archive_zlib_version())
+        archive_read_support_filter_gzip(a);
+    if (archive_bzlib_version())
+        archive_read_support_filter_bzip2(a);
+    if (archive_liblzma_version()) {
+        archive_read_support_filter_xz(a);
+        archive_read_support_filter_lzma(a);
+        archive_read_support_filter_lzip(a);
+    }
+    if (archive_libzstd_version())
+        archive_read_support_filter_zstd(a);
+    if (archive_liblz4_version())
+        archive_read_support_filter_lz4(a);
+    archive_read_support_filter_compress(a); /* always built in */
     if (stream)
         archive_read_support_format_raw(a);
     else
@@ -492,6 +502,8 @@ static void read_pass(struct arch_run *run, bool streamable_zip_only)
         setup_reader(run->a, is_stream_type(run->obj->type));
 
     run->pos = 0;
+    run->fatal = false;
+    run->cut = false;
     archive_read_set_callback_data(run->a, run);
     archive_read_set_read_callback(run->a, src_read);
     archive_read_set_skip_callback(run->a, src_skip);
@@ -510,7 +522,7 @@ static void read_pass(struct arch_run *run, bool streamable_zip_only)
         goto done;
     }
     unsigned retries = 0;
-    while (!run->halt && !scan_should_stop(run->ctx, run->obj->where)) {
+    while (!run->halt && !run->fatal && !scan_should_stop(run->ctx, run->obj->where)) {
         struct archive_entry *e;
         int r = archive_read_next_header(run->a, &e);
         if (r == ARCHIVE_EOF)

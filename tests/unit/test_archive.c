@@ -711,6 +711,43 @@ static void members_names_and_limits(void **state)
     }
 }
 
+/* One newc cpio entry (mode gives its type), padded as the format wants. */
+static size_t newc_entry(char *out, unsigned mode, const char *name, const char *data, size_t len)
+{
+    size_t nl = strlen(name) + 1;
+    size_t n = (size_t)sprintf(out, "070701%08x%08x%08x%08x%08x%08x%08zx%08x%08x%08x%08x%08zx%08x",
+                               1u, mode, 0u, 0u, 1u, 0u, len, 0u, 0u, 0u, 0u, nl, 0u);
+    memcpy(out + n, name, nl);
+    n += nl;
+    while (n % 4)
+        out[n++] = 0;
+    memcpy(out + n, data, len);
+    n += len;
+    while (n % 4)
+        out[n++] = 0;
+    return n;
+}
+
+static void data_in_a_device_entry(void **state)
+{
+    (void)state;
+    /* a "character device" that carries bytes: libarchive hands them out,
+     * so they are scanned; a fifo without bytes is nothing */
+    char cpio[1024];
+    size_t n = newc_entry(cpio, 020644, "dev/evil", "MZ-in-a-device", 14);
+    n += newc_entry(cpio + n, 010644, "fifo", "", 0);
+    n += newc_entry(cpio + n, 040755, "dir", "", 0);
+    n += newc_entry(cpio + n, 0, "TRAILER!!!", "", 0);
+    reset();
+    run(SCAN_TYPE_CPIO, (const uint8_t *)cpio, n, NULL);
+    if (T.nchildren != 1)
+        dump();
+    assert_int_equal(T.nchildren, 1);
+    assert_string_equal(T.children[0].label, "dev/evil");
+    assert_int_equal(T.children[0].len, 14);
+    assert_int_equal(T.nfindings, 0);
+}
+
 static void scan_member_label_rules(void **state)
 {
     (void)state;
@@ -1082,9 +1119,12 @@ static void truncated_and_garbage(void **state)
         {SCAN_TYPE_SZDD, "clam.exe.szdd"},  {SCAN_TYPE_OLE2, "clam.ole.doc"},
         {SCAN_TYPE_OLE2, "clam.ppt"},
     };
+    /* RAMPART_TEST_MUTATIONS=n: a longer run by hand (300 by default) */
+    const char *env = getenv("RAMPART_TEST_MUTATIONS");
+    unsigned mutations = env ? (unsigned)strtoul(env, NULL, 10) : 300;
     uint64_t t0 = now_ns();
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++)
-        mangle(cases[i].type, cases[i].file, 300);
+        mangle(cases[i].type, cases[i].file, mutations);
     print_message("  %zu files cut and mangled in %.1f s, %lu members handed on\n",
                   sizeof cases / sizeof cases[0], (double)(now_ns() - t0) / 1e9, mangled_children);
 
@@ -1113,6 +1153,7 @@ int main(void)
         cmocka_unit_test(time_limit_inside_a_member),
         cmocka_unit_test(encrypted_zip),
         cmocka_unit_test(members_names_and_limits),
+        cmocka_unit_test(data_in_a_device_entry),
         cmocka_unit_test(scan_member_label_rules),
         cmocka_unit_test(broken_archives),
         cmocka_unit_test(clamav_formats),
