@@ -116,12 +116,8 @@ static bool obuf_put(struct obuf *o, const void *p, size_t n)
 
 static bool obuf_byte(struct obuf *o, uint8_t c)
 {
-    if (o->len < o->cap) { /* the common case, without the call */
-        if (o->len == o->budget) {
-            o->over = true;
-            return false;
-        }
-        o->data[o->len++] = c;
+    if (o->len < o->cap && !o->nomem) { /* the common case, without the call */
+        o->data[o->len++] = c;      /* cap <= budget: still within it */
         return true;
     }
     return obuf_put(o, &c, 1);
@@ -147,14 +143,21 @@ static void obuf_report(struct scan_ctx *ctx, const struct scan_object *obj, con
  * Hands one member on: its bytes are accounted first (MaxScanSize), then
  * scan_child() looks at them. Returns false once the scan must stop.
  */
-static bool hand(struct scan_ctx *ctx, const struct scan_object *obj, const char *label,
-                 const uint8_t *data, size_t len, const char *name)
+static bool hand_declared(struct scan_ctx *ctx, const struct scan_object *obj, const char *label,
+                          const uint8_t *data, size_t len, const char *name, const char *declared)
 {
     static const uint8_t empty[1];
     if (!scan_take(ctx, obj, len))
         return false;
-    scan_child(ctx, obj, label, data ? data : empty, len, name && name[0] ? name : NULL, NULL);
+    scan_child(ctx, obj, label, data ? data : empty, len, name && name[0] ? name : NULL,
+               declared && declared[0] ? declared : NULL);
     return !scan_should_stop(ctx, obj->where);
+}
+
+static bool hand(struct scan_ctx *ctx, const struct scan_object *obj, const char *label,
+                 const uint8_t *data, size_t len, const char *name)
+{
+    return hand_declared(ctx, obj, label, data, len, name, NULL);
 }
 
 /// Copies an untrusted name of up to len bytes (stopping at a NUL) into a
@@ -348,6 +351,7 @@ static bool ole1_object(struct scan_ctx *ctx, const struct scan_object *obj, con
 #define PR_ATTACH_DATA_OBJ 0x3701
 #define PR_ATTACH_FILENAME 0x3704
 #define PR_ATTACH_LONG_FILENAME 0x3707
+#define PR_ATTACH_MIME_TAG 0x370e
 #define PT_STRING8 0x001e
 #define PT_UNICODE 0x001f
 #define PT_BINARY 0x0102
@@ -361,6 +365,7 @@ struct tnef_attachment {
     bool data_is_object;   /* from PR_ATTACH_DATA_OBJ, not attAttachData */
     char name[FMT_NAME_MAX]; /* best name so far */
     bool long_name;        /* name is the MAPI long file name */
+    char mime[128];        /* declared MIME type, lowercase, or "" */
 };
 
 /// Size of one value of a fixed-size MAPI type, 0 for a variable or unknown one.
@@ -455,6 +460,25 @@ static bool tnef_attach_prop(void *arg, uint16_t id, uint16_t type, const uint8_
         }
         if (id == PR_ATTACH_LONG_FILENAME && att->name[0])
             att->long_name = true;
+    } else if (id == PR_ATTACH_MIME_TAG && (type == PT_STRING8 || type == PT_UNICODE)) {
+        /* the declared type, for the type-mismatch heuristic: lowercase
+         * printable ASCII only, as a MIME walker would hand it on */
+        char raw[sizeof att->mime];
+        if (type == PT_UNICODE) {
+            utf16le_to_utf8(v, len, raw, sizeof raw);
+        } else {
+            size_t c = strnlen((const char *)v, len < sizeof raw ? len : sizeof raw - 1);
+            memcpy(raw, v, c);
+            raw[c] = '\0';
+        }
+        size_t o = 0;
+        for (size_t i = 0; raw[i] && o + 1 < sizeof att->mime; i++) {
+            unsigned char ch = (unsigned char)raw[i];
+            if (ch <= 0x20 || ch >= 0x7f)
+                break;
+            att->mime[o++] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch);
+        }
+        att->mime[o] = '\0';
     } else if (id == PR_ATTACH_DATA_OBJ && !att->has_data && (type == PT_BINARY || type == PT_OBJECT)) {
         /* An object value starts with the interface id (16 bytes); what
          * follows is an embedded message (itself TNEF) or an OLE2 file. */
@@ -480,7 +504,7 @@ static void tnef_flush(struct tnef_walk *w)
         w->index++;
         snprintf(fallback, sizeof fallback, "attachment%u", w->index);
         scan_member_label(label, sizeof label, att->name, strlen(att->name), fallback);
-        if (!hand(w->ctx, w->obj, label, att->data, att->len, att->name))
+        if (!hand_declared(w->ctx, w->obj, label, att->data, att->len, att->name, att->mime))
             w->stop = true;
     }
     memset(att, 0, sizeof *att);

@@ -30,6 +30,7 @@ struct rec_child {
     char label[SCAN_LABEL_MAX];
     char name[1100];
     char where[1024];
+    char declared[128];
     size_t len;
     bool is_clam;          /* byte for byte clam.exe */
     uint8_t head[16];      /* the first bytes */
@@ -187,7 +188,6 @@ static void dispatch(struct scan_ctx *ctx, const struct scan_object *obj)
 void scan_child(struct scan_ctx *ctx, const struct scan_object *parent, const char *label,
                 const uint8_t *data, size_t len, const char *name, const char *declared)
 {
-    (void)declared;
     assert_non_null(label);
     assert_non_null(data);
     /* every label is display-safe and bounded */
@@ -206,6 +206,7 @@ void scan_child(struct scan_ctx *ctx, const struct scan_object *parent, const ch
         snprintf(c->label, sizeof c->label, "%s", label);
         snprintf(c->name, sizeof c->name, "%s", name ? name : "");
         snprintf(c->where, sizeof c->where, "%s", where);
+        snprintf(c->declared, sizeof c->declared, "%s", declared ? declared : "");
         c->len = len;
         c->is_clam = T.clam && len == T.clam_len && memcmp(data, T.clam, len) == 0;
         memcpy(c->head, data, len < 16 ? len : 16);
@@ -911,6 +912,118 @@ static void ole2_streams(void **state)
     free(doc);
 }
 
+/* A TNEF stream built here: little-endian fields, attributes with their
+ * checksums, MAPI properties padded to 4 bytes. */
+struct tnef_builder {
+    uint8_t buf[2048];
+    size_t n;
+};
+
+static void tb_bytes(struct tnef_builder *t, const void *p, size_t n)
+{
+    memcpy(t->buf + t->n, p, n);
+    t->n += n;
+}
+
+static void tb_u16(struct tnef_builder *t, uint16_t v) { tb_bytes(t, (uint8_t[]){(uint8_t)v, (uint8_t)(v >> 8)}, 2); }
+
+static void tb_u32(struct tnef_builder *t, uint32_t v)
+{
+    tb_u16(t, (uint16_t)v);
+    tb_u16(t, (uint16_t)(v >> 16));
+}
+
+static void tb_attr(struct tnef_builder *t, uint8_t level, uint32_t tag, const void *p, size_t n)
+{
+    t->buf[t->n++] = level;
+    tb_u32(t, tag);
+    tb_u32(t, (uint32_t)n);
+    tb_bytes(t, p, n);
+    uint16_t sum = 0;
+    for (size_t i = 0; i < n; i++)
+        sum = (uint16_t)(sum + ((const uint8_t *)p)[i]);
+    tb_u16(t, sum);
+}
+
+/* one variable-size MAPI property: type, id, one value, padded */
+static void tb_prop(struct tnef_builder *t, uint16_t type, uint16_t id, const void *p, size_t n)
+{
+    tb_u16(t, type);
+    tb_u16(t, id);
+    tb_u32(t, 1);
+    tb_u32(t, (uint32_t)n);
+    tb_bytes(t, p, n);
+    while (n++ % 4)
+        t->buf[t->n++] = 0;
+}
+
+static void tnef_attachments(void **state)
+{
+    (void)state;
+    struct tnef_builder props = {0}, t = {0};
+    /* attachment 1: data first, then its MAPI names: a UTF-16 long name
+     * and a MIME type */
+    tb_u32(&props, 4);
+    static const uint8_t uname[] = {'R', 0, 0xe9, 0, 'p', 0, '.', 0, 'e', 0, 'x', 0, 'e', 0, 0, 0};
+    tb_prop(&props, 0x001f, 0x3707, uname, sizeof uname);
+    tb_u16(&props, 0x0003); /* a fixed-size property between them */
+    tb_u16(&props, 0x0e20);
+    tb_u32(&props, 6);
+    tb_u16(&props, 0x101e); /* a multi-valued string */
+    tb_u16(&props, 0x8000);
+    tb_bytes(&props, "0123456789abcdef", 16); /* named: GUID, kind 0, id */
+    tb_u32(&props, 0);
+    tb_u32(&props, 7);
+    tb_u32(&props, 2);
+    tb_u32(&props, 2);
+    tb_bytes(&props, "a\0\0\0", 4);
+    tb_u32(&props, 3);
+    tb_bytes(&props, "bc\0\0", 4);
+    /* the MIME type after them: found only if they were walked right */
+    tb_prop(&props, 0x001e, 0x370e, "Application/X-MSDownload", 25);
+
+    tb_u32(&t, 0x223e9f78);
+    tb_u16(&t, 0x0001);
+    tb_attr(&t, 1, 0x00089006, "\0\0\1\0", 4);
+    tb_attr(&t, 2, 0x00069002, "\1\0\0\0\0\0\0\0\0\0\0\0\0\0", 14);
+    tb_attr(&t, 2, 0x0006800f, "MZdata", 6);
+    tb_attr(&t, 2, 0x00018010, "REPORT~1.EXE", 13);
+    tb_attr(&t, 2, 0x00069005, props.buf, props.n);
+
+    /* attachment 2: no attAttachData, the bytes in PR_ATTACH_DATA_OBJ
+     * (an object: interface id, then the data) */
+    struct tnef_builder obj = {0};
+    tb_u32(&obj, 1);
+    uint8_t objval[16 + 5];
+    memset(objval, 0x11, 16);
+    memcpy(objval + 16, "MZobj", 5);
+    tb_prop(&obj, 0x000d, 0x3701, objval, sizeof objval);
+    tb_attr(&t, 2, 0x00069002, "\1\0\0\0\0\0\0\0\0\0\0\0\0\0", 14);
+    tb_attr(&t, 2, 0x00069005, obj.buf, obj.n);
+
+    /* attachment 3: cut off in its data */
+    tb_attr(&t, 2, 0x00069002, "\1\0\0\0\0\0\0\0\0\0\0\0\0\0", 14);
+    tb_attr(&t, 2, 0x0006800f, "MZcut-off-here", 14);
+    size_t cut = t.n - 2 - 6; /* no checksum, 6 data bytes gone */
+
+    reset();
+    run(SCAN_TYPE_TNEF, t.buf, cut, "winmail.dat");
+    if (T.nchildren != 3)
+        dump();
+    assert_int_equal(T.nchildren, 3);
+    assert_string_equal(T.children[0].label, "R\xc3\xa9p.exe");
+    assert_string_equal(T.children[0].name, "R\xc3\xa9p.exe");
+    assert_string_equal(T.children[0].declared, "application/x-msdownload");
+    assert_int_equal(T.children[0].len, 6);
+    assert_memory_equal(T.children[0].head, "MZdata", 6);
+    assert_string_equal(T.children[1].label, "attachment2");
+    assert_int_equal(T.children[1].len, 5);
+    assert_memory_equal(T.children[1].head, "MZobj", 5);
+    assert_string_equal(T.children[2].label, "attachment3");
+    assert_int_equal(T.children[2].len, 8);
+    assert_int_equal(T.nfindings, 0);
+}
+
 static void szdd_missing_char(void **state)
 {
     (void)state;
@@ -1158,6 +1271,7 @@ int main(void)
         cmocka_unit_test(broken_archives),
         cmocka_unit_test(clamav_formats),
         cmocka_unit_test(ole2_streams),
+        cmocka_unit_test(tnef_attachments),
         cmocka_unit_test(szdd_missing_char),
         cmocka_unit_test(rtf_objects),
         cmocka_unit_test(binhex_runs),
