@@ -2,14 +2,22 @@
  * archive: the libarchive reader of the scanning engine.
  *
  * Opens zip, rar, 7z, cab, tar, cpio, lha and iso9660 archives and bare
- * gzip, bzip2 and xz streams from memory and hands every regular member to
- * scan_child(), which detects its type and recurses. Everything here reads
- * hostile bytes: a member is read into a buffer that never grows past
- * scan_child_budget() (MaxFileSize, MaxCompressionRatio), every unpacked
- * byte is accounted with scan_take() (MaxScanSize), and the member loop
- * stops as soon as scan_should_stop() says so (MaxFiles, MaxScanTime).
+ * gzip, bzip2 and xz streams from memory and hands every member that has
+ * bytes (all entries but directories and symbolic links) to scan_child(),
+ * which detects its type and recurses. Everything here reads hostile bytes:
+ *  - a member is read into a buffer that never grows past
+ *    scan_child_budget() (MaxFileSize, MaxCompressionRatio); past it the
+ *    limit is recorded and the prefix scanned;
+ *  - every unpacked byte is accounted with scan_take() (MaxScanSize);
+ *  - libarchive is fed through a read callback that asks scan_should_stop()
+ *    every 16 KiB of packed input, so MaxScanTime interrupts it even in the
+ *    middle of one member or of a skip;
+ *  - after a member cut at its budget only a zip goes on to the next member:
+ *    elsewhere (solid 7z and rar, cab folders) reaching the next member means
+ *    decompressing the rest of the cut one.
  *
- * Findings made here, all at the container's own path and suspicious:
+ * Findings made here, all at the container's own path, suspicious unless
+ * said otherwise:
  *
  *   Heuristics.Encrypted.<Fmt>     an entry we could not read because it is
  *                                  encrypted (ClamAV's names: Zip, RAR, 7Zip)
@@ -21,6 +29,7 @@
  *                                  libarchive cannot decode: its bytes were
  *                                  not looked at, so it must not pass clean
  *   Heuristics.Limits.Exceeded.<Limit> through scan_limit()
+ *   Rampart.Error.OutOfMemory      (error level) an allocation failed
  *
  * What libarchive 3.6.2 (Debian 12) reads, measured on clamav-testfiles and
  * on files made by Python's zipfile and libarchive's own writer:
@@ -46,14 +55,14 @@
  * else) in it and recurses. Letting format bidding run on the decompressed
  * bytes would let a gzipped executable that carries a zip or cab in its
  * tail (a self-extractor) be read as that archive, and the executable
- * itself would never be scanned.
+ * itself would never be scanned. The price: a .tar.gz is bounded as one
+ * member (the whole tar) by MaxFileSize, as ClamAV bounds it.
  *
  * Only the decompression filters compiled into libarchive are enabled:
  * archive_read_support_filter_all() would also register lrzip, lzop and
  * grzip, which libarchive runs as external programs, and a scanner must
  * never fork a decompressor on hostile input.
  */
-#define _GNU_SOURCE /* memrchr */
 #include <archive.h>
 #include <archive_entry.h>
 #include <stdio.h>

@@ -28,9 +28,17 @@
  * one of the project's chosen dependencies, and has had its share of memory
  * safety bugs on exactly this kind of hostile input.
  *
- * Findings made here (suspicious, at the container's path):
- *   Heuristics.Broken.Archive.CHM / .SZDD   libmspack could read nothing
+ * Findings made here, at the container's path:
+ *   Heuristics.Broken.Archive.CHM / .SZDD / .OLE2   suspicious: nothing in
+ *                               the container could be read at all
  *   Heuristics.Limits.Exceeded.<Limit>      through scan_limit()
+ *   Rampart.Error.OutOfMemory               error level: an allocation failed,
+ *                               so part of the container went unscanned
+ * TNEF, BinHex and RTF that do not parse yield nothing and no finding: the
+ * text itself is still scanned as a leaf by scan_object().
+ *
+ * Bytes handed on are accounted with scan_take() here, also when they are a
+ * slice of the input (a TNEF attachment): scan_child() need not count them.
  */
 #define _GNU_SOURCE /* memmem */
 #include <limits.h>
@@ -172,6 +180,15 @@ static void names_from(const uint8_t *raw, size_t len, char *name, size_t ncap, 
         memcpy(name, raw, n);
     name[n] = '\0';
     scan_member_label(label, lcap, name, n, fallback);
+}
+
+/// Copies an 8-bit string of at most len bytes (up to a NUL) into dst,
+/// cut to fit cap and NUL-terminated.
+static void copy_cstr(char *dst, size_t cap, const uint8_t *src, size_t len)
+{
+    size_t c = strnlen((const char *)src, len < cap ? len : cap - 1);
+    memcpy(dst, src, c);
+    dst[c] = '\0';
 }
 
 /// The last path component of a Windows or Unix path (inside s[0..len)).
@@ -453,24 +470,18 @@ static bool tnef_attach_prop(void *arg, uint16_t id, uint16_t type, const uint8_
     if (id == PR_ATTACH_LONG_FILENAME || (id == PR_ATTACH_FILENAME && !att->long_name)) {
         if (type == PT_UNICODE)
             utf16le_to_utf8(v, len, att->name, sizeof att->name);
-        else if (type == PT_STRING8) {
-            size_t c = strnlen((const char *)v, len < sizeof att->name ? len : sizeof att->name - 1);
-            memcpy(att->name, v, c);
-            att->name[c] = '\0';
-        }
+        else if (type == PT_STRING8)
+            copy_cstr(att->name, sizeof att->name, v, len);
         if (id == PR_ATTACH_LONG_FILENAME && att->name[0])
             att->long_name = true;
     } else if (id == PR_ATTACH_MIME_TAG && (type == PT_STRING8 || type == PT_UNICODE)) {
         /* the declared type, for the type-mismatch heuristic: lowercase
          * printable ASCII only, as a MIME walker would hand it on */
         char raw[sizeof att->mime];
-        if (type == PT_UNICODE) {
+        if (type == PT_UNICODE)
             utf16le_to_utf8(v, len, raw, sizeof raw);
-        } else {
-            size_t c = strnlen((const char *)v, len < sizeof raw ? len : sizeof raw - 1);
-            memcpy(raw, v, c);
-            raw[c] = '\0';
-        }
+        else
+            copy_cstr(raw, sizeof raw, v, len);
         size_t o = 0;
         for (size_t i = 0; raw[i] && o + 1 < sizeof att->mime; i++) {
             unsigned char ch = (unsigned char)raw[i];
@@ -479,7 +490,8 @@ static bool tnef_attach_prop(void *arg, uint16_t id, uint16_t type, const uint8_
             att->mime[o++] = (char)(ch >= 'A' && ch <= 'Z' ? ch | 0x20 : ch);
         }
         att->mime[o] = '\0';
-    } else if (id == PR_ATTACH_DATA_OBJ && !att->has_data && (type == PT_BINARY || type == PT_OBJECT)) {
+    } else if (id == PR_ATTACH_DATA_OBJ && !att->has_data &&
+               (type == PT_BINARY || type == PT_OBJECT)) {
         /* An object value starts with the interface id (16 bytes); what
          * follows is an embedded message (itself TNEF) or an OLE2 file. */
         if (type == PT_OBJECT) {
@@ -640,9 +652,7 @@ static void tnef_scan(struct scan_ctx *ctx, const struct scan_object *obj)
                 att->has_data = true;
                 att->data_is_object = false;
             } else if (id == ATT_ATTACH_TITLE && !att->long_name && !cut) {
-                size_t c = strnlen((const char *)val, vlen < sizeof att->name ? vlen : sizeof att->name - 1);
-                memcpy(att->name, val, c);
-                att->name[c] = '\0';
+                copy_cstr(att->name, sizeof att->name, val, vlen);
             } else if (id == ATT_ATTACHMENT && !cut) {
                 mapi_walk(val, vlen, tnef_attach_prop, att);
             }
