@@ -131,7 +131,7 @@ void scan_mime(struct scan_ctx *ctx, const struct scan_object *obj);
 void scan_archive(struct scan_ctx *ctx, const struct scan_object *obj);
 
 /// Our own readers (formats.c): TNEF, BinHex 4.0, RTF embedded objects,
-/// CHM and SZDD (libmspack).
+/// OLE2 compound files (SCAN_TYPE_OLE2), CHM and SZDD (libmspack).
 void scan_formats(struct scan_ctx *ctx, const struct scan_object *obj);
 
 /// Size of a label buffer the readers use for a member (bytes, with the NUL).
