@@ -131,8 +131,18 @@ void scan_mime(struct scan_ctx *ctx, const struct scan_object *obj);
 void scan_archive(struct scan_ctx *ctx, const struct scan_object *obj);
 
 /// Our own readers (formats.c): TNEF, BinHex 4.0, RTF embedded objects,
-/// CHM and SZDD (libmspack).
+/// OLE2 compound files (SCAN_TYPE_OLE2), CHM and SZDD (libmspack).
 void scan_formats(struct scan_ctx *ctx, const struct scan_object *obj);
+
+/// Size of a label buffer the readers use for a member (bytes, with the NUL).
+#define SCAN_LABEL_MAX 256
+
+/// Makes a display-safe label from an untrusted member name of len bytes
+/// (archive.c): valid UTF-8 is kept, C0/C1 controls, DEL, bidi overrides and
+/// invalid bytes become '?', a leading "/" or "./" is dropped, and the text
+/// is cut on a character boundary to fit cap. An empty result becomes
+/// fallback (may be NULL). Writes a NUL; returns the label's length.
+size_t scan_member_label(char *out, size_t cap, const char *name, size_t len, const char *fallback);
 
 /* ---- heuristics (heur.c) ---- */
 
