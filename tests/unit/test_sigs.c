@@ -599,8 +599,8 @@ static void test_bad_ndb_lines(void **state)
         {"A:0:*:aab", "bad hex byte at character 3"},
         {"A:0:*:aagg", "unexpected 'g' at character 3"},
         {"A:0:*:aa bb", "unexpected ' ' at character 3"},
-        {"A:0:*:aa", "signature has fewer than 2 fixed bytes"},
-        {"A:0:*:a?b?c?", "signature has fewer than 2 fixed bytes"},
+        {"A:0:*:aa", "signature has no 2 fixed bytes in a row"},
+        {"A:0:*:a?b?c?", "signature has no 2 fixed bytes in a row"},
         {"A:0:*:*aabb", "signature starts or ends with a variable gap"},
         {"A:0:*:aabb*", "signature starts or ends with a variable gap"},
         {"A:0:*:{1-2}aabb", "signature starts or ends with a variable gap"},
@@ -821,6 +821,169 @@ static void test_scratch_per_thread(void **state)
     sigdb_free(db);
 }
 
+/* ---- the exact check against an independent regex ----
+ *
+ * Random signatures over a three-letter alphabet (so that they match now and
+ * then), each written both as a hex signature and, by code of this test, as
+ * a regular expression; random data over the same letters. Whether the
+ * database reports a hit must agree with Hyperscan running the regex,
+ * anchored for the offset. */
+
+#include <hs.h>
+
+static unsigned long long rng = 0x9e3779b97f4a7c15ull;
+static unsigned rnd(unsigned n)
+{
+    rng ^= rng << 13, rng ^= rng >> 7, rng ^= rng << 17;
+    return (unsigned)(rng % n);
+}
+
+struct gen {
+    char hex[600], re[4000];
+};
+
+static void gen_add(struct gen *g, const char *hex, const char *re)
+{
+    strcat(g->hex, hex);
+    strcat(g->re, re);
+}
+
+static void gen_byte(char *hexb, char *reb)
+{
+    unsigned b = 0x41 + rnd(3);
+    sprintf(hexb, "%02x", b);
+    sprintf(reb, "\\x%02x", b);
+}
+
+/* One part; fixed says it must be two plain bytes (the anchor). */
+static void gen_part(struct gen *g, bool fixed)
+{
+    char h[200], r[1200], h2[8], r2[8];
+    unsigned k = fixed ? 0 : rnd(12);
+    switch (k) {
+    case 0: /* two plain bytes */
+        gen_byte(h, r);
+        gen_byte(h2, r2);
+        strcat(h, h2), strcat(r, r2);
+        break;
+    case 1: strcpy(h, "??"), strcpy(r, "."); break;
+    case 2: strcpy(h, "4?"), strcpy(r, "[\\x40-\\x4f]"); break;
+    case 3: strcpy(h, "?2"), strcpy(r, "[\\x02\\x12\\x22\\x32\\x42\\x52\\x62\\x72\\x82\\x92\\xa2\\xb2\\xc2\\xd2\\xe2\\xf2]"); break;
+    case 4: { unsigned n = rnd(4); sprintf(h, "{%u}", n + 1), sprintf(r, ".{%u}", n + 1); break; }
+    case 5: { unsigned n = rnd(5); sprintf(h, "{-%u}", n + 1), sprintf(r, ".{0,%u}", n + 1); break; }
+    case 6: { unsigned n = rnd(3); sprintf(h, "{%u-}", n), sprintf(r, ".{%u,}", n); break; }
+    case 7: { unsigned a = rnd(3), b = a + 1 + rnd(4); sprintf(h, "{%u-%u}", a, b), sprintf(r, ".{%u,%u}", a, b); break; }
+    case 8: strcpy(h, "*"), strcpy(r, ".*"); break;
+    case 9: /* alternatives of one or two bytes */
+        if (rnd(2))
+            strcpy(h, "(41|43)"), strcpy(r, "[\\x41\\x43]");
+        else
+            strcpy(h, "(4142|43)"), strcpy(r, "(?:\\x41\\x42|\\x43)");
+        break;
+    case 10: /* negated */
+        if (rnd(2))
+            strcpy(h, "!(41|42)"), strcpy(r, "[^\\x41\\x42]");
+        else
+            strcpy(h, "!(4142|4343)"), strcpy(r, "(?:[^\\x41\\x43].|\\x41[^\\x42]|\\x43[^\\x43])");
+        break;
+    default: {
+        unsigned a = rnd(3), b = a + rnd(3);
+        sprintf(h, "[%u-%u]", a, b);
+        if (b)
+            sprintf(r, ".{%u,%u}", a, b);
+        else
+            r[0] = '\0'; /* Hyperscan has no ".{0,0}" */
+        break;
+    }
+    }
+    gen_add(g, h, r);
+}
+
+static int hs_any(unsigned id, unsigned long long from, unsigned long long to, unsigned flags, void *ctx)
+{
+    (void)id, (void)from, (void)to, (void)flags;
+    *(int *)ctx = 1;
+    return 1;
+}
+
+static void test_random_vs_regex(void **state)
+{
+    (void)state;
+    int cases = 0, hits = 0;
+    for (int iter = 0; iter < 1500; iter++) {
+        struct gen g = {0};
+        unsigned nparts = 1 + rnd(5), anchor = rnd(nparts);
+        for (unsigned k = 0; k < nparts; k++) {
+            if (k == anchor)
+                gen_part(&g, true);
+            else if (k == 0 || k == nparts - 1) /* no variable gap at the ends */
+                gen_part(&g, rnd(3) == 0);
+            else
+                gen_part(&g, false);
+        }
+        /* the offset: *, n, n,shift, EOF-n, EOF-n,shift */
+        char off[40];
+        unsigned kind = rnd(5), n = rnd(40), shift = rnd(20);
+        size_t len = 20 + rnd(80);
+        uint8_t data[100];
+        for (size_t i = 0; i < len; i++)
+            data[i] = (uint8_t)(0x41 + rnd(3));
+        long lo = 0, hi = (long)len;
+        switch (kind) {
+        case 0: strcpy(off, "*"); break;
+        case 1: sprintf(off, "%u", n), lo = hi = n; break;
+        case 2: sprintf(off, "%u,%u", n, shift), lo = n, hi = n + shift; break;
+        case 3: sprintf(off, "EOF-%u", n), lo = hi = (long)len - n; break;
+        default: sprintf(off, "EOF-%u,%u", n, shift), lo = (long)len - n, hi = lo + shift; break;
+        }
+        char line[800];
+        snprintf(line, sizeof line, "R:0:%s:%s\n", off, g.hex);
+        struct sigdb *db = sigdb_new();
+        struct warns w = {0};
+        load_text(db, ".ndb", line, &w, NULL);
+        if (w.n) { /* a variable gap at an end, or too weak: not this test's business */
+            sigdb_free(db);
+            continue;
+        }
+        char err[300];
+        assert_int_equal(sigdb_compile(db, err, sizeof err), 0);
+        int ours = match(db, data, len, SIG_TARGET_ANY).n;
+        sigdb_free(db);
+
+        int want = 0;
+        if (lo >= 0 && lo <= (long)len) {
+            if (hi > (long)len)
+                hi = (long)len;
+            char re[4200];
+            if (kind == 0)
+                snprintf(re, sizeof re, "%s", g.re);
+            else if (hi == 0)
+                snprintf(re, sizeof re, "^(?:%s)", g.re);
+            else
+                snprintf(re, sizeof re, "^.{%ld,%ld}(?:%s)", lo, hi, g.re);
+            hs_database_t *hdb;
+            hs_compile_error_t *ce;
+            if (hs_compile(re, HS_FLAG_DOTALL | HS_FLAG_SINGLEMATCH | HS_FLAG_ALLOWEMPTY, HS_MODE_BLOCK, NULL, &hdb,
+                           &ce) != HS_SUCCESS)
+                fail_msg("regex %s: %s", re, ce->message);
+            hs_scratch_t *hs = NULL;
+            assert_int_equal(hs_alloc_scratch(hdb, &hs), HS_SUCCESS);
+            hs_scan(hdb, (const char *)data, (unsigned)len, 0, hs, hs_any, &want);
+            hs_free_scratch(hs);
+            hs_free_database(hdb);
+        }
+        if (ours != want) {
+            char hex[220];
+            hex_of(data, len, hex);
+            fail_msg("%s on %s: %d hits, the regex says %d", line, hex, ours, want);
+        }
+        cases++;
+        hits += want;
+    }
+    print_message("%d random signatures checked against a regex, %d of them hit\n", cases, hits);
+    assert_true(cases > 800 && hits > 100);
+}
+
 /* ---- a million hashes ---- */
 
 static double now_s(void)
@@ -877,6 +1040,7 @@ int main(void)
         cmocka_unit_test(test_hash_duplicates),
         cmocka_unit_test(test_hex_syntax),
         cmocka_unit_test(test_verified_gaps),
+        cmocka_unit_test(test_random_vs_regex),
         cmocka_unit_test(test_offsets_pe),
         cmocka_unit_test(test_offsets_plain),
         cmocka_unit_test(test_targets),
