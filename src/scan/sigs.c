@@ -1744,7 +1744,7 @@ static bool sig_check(struct match *m, const struct ndb_sig *sg)
     uint64_t end = unbounded ? len : (uint64_t)hi + sg->pre_max + L; /* the literal ends by here */
     if (end > len)
         end = len;
-    size_t covered = lo;
+    size_t covered = lo, stretch = 0;
     while (from + L <= end) {
         const uint8_t *q = memmem(m->buf + from, (size_t)(end - from), lit, L);
         if (!q)
@@ -1754,6 +1754,15 @@ static bool sig_check(struct match *m, const struct ndb_sig *sg)
         size_t s_lo = unbounded || p < sg->pre_max ? 0 : p - sg->pre_max;
         if (s_lo < covered)
             s_lo = covered;
+        /* A literal that occurs at nearly every byte (a run of zeros) would
+         * mean one check per byte: where occurrences follow each other, try
+         * a stretch of starts twice as long each time instead (up to a
+         * chunk); every start in it is checked exactly all the same. */
+        stretch = s_lo < covered + 64 ? (stretch ? stretch * 2 : 64) : 0;
+        if (stretch > VERIFY_CHUNK)
+            stretch = VERIFY_CHUNK;
+        if (s_hi < s_lo + stretch)
+            s_hi = s_lo + stretch;
         if (s_hi > hi)
             s_hi = hi;
         if (s_lo <= s_hi) {

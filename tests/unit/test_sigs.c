@@ -351,6 +351,21 @@ static void test_verified_gaps(void **state)
     assert_int_equal(hits_of(".ndb", "V:0:EOF-11:1122*33\n", d, sizeof d, SIG_TARGET_ANY), 1);
     assert_int_equal(hits_of(".ndb", "V:0:EOF-6:1122*33\n", d, sizeof d, SIG_TARGET_ANY), 1);
     assert_int_equal(hits_of(".ndb", "V:0:EOF-4:1122*33\n", d, sizeof d, SIG_TARGET_ANY), 0);
+
+    /* a literal at every byte (zeros): checked in growing stretches, and
+     * still exactly, up to the last possible start */
+    size_t zlen = 200000;
+    uint8_t *z = calloc(1, zlen);
+    z[zlen - 1] = 0x01;
+    assert_int_equal(hits_of(".ndb", "Z:0:*:0000??0000??01\n", z, zlen, SIG_TARGET_ANY), 1);
+    assert_int_equal(hits_of(".ndb", "Z:0:*:0000??0000??02\n", z, zlen, SIG_TARGET_ANY), 0);
+    assert_int_equal(hits_of(".ndb", "Z:0:*:0000{1-3}0000(01|02)\n", z, zlen, SIG_TARGET_ANY), 1);
+    assert_int_equal(hits_of(".ndb", "Z:0:EOF-7:0000??0000??01\n", z, zlen, SIG_TARGET_ANY), 1);
+    assert_int_equal(hits_of(".ndb", "Z:0:EOF-6:0000??0000??01\n", z, zlen, SIG_TARGET_ANY), 0);
+    assert_int_equal(hits_of(".ndb", "Z:0:EOF-8:0000??0000??01\n", z, zlen, SIG_TARGET_ANY), 0);
+    assert_int_equal(hits_of(".ndb", "Z:0:100000,99992:0000??0000??01\n", z, zlen, SIG_TARGET_ANY), 0);
+    assert_int_equal(hits_of(".ndb", "Z:0:100000,99993:0000??0000??01\n", z, zlen, SIG_TARGET_ANY), 1);
+    free(z);
 }
 
 /* ---- offsets, on a PE made here ----
