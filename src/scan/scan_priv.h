@@ -134,6 +134,15 @@ void scan_archive(struct scan_ctx *ctx, const struct scan_object *obj);
 /// CHM and SZDD (libmspack).
 void scan_formats(struct scan_ctx *ctx, const struct scan_object *obj);
 
+/// Zip members libarchive cannot read (zipx.c): method 9 (Deflate64) and
+/// method 6 (PKWARE Implode), found through the central directory, or the
+/// local headers when there is none. Each decodes up to scan_child_budget()
+/// (the limit is reported, what decoded is scanned) and is a child named as
+/// in the zip; an encrypted one is Heuristics.Encrypted.Zip. Stored and
+/// deflated members are skipped: they are scan_archive()'s. Call it on every
+/// zip, beside scan_archive(); it costs a walk of the central directory.
+void scan_zip_legacy(struct scan_ctx *ctx, const struct scan_object *obj);
+
 /* ---- heuristics (heur.c) ---- */
 
 /// Heuristics on one object: executable content or name, double extension,
