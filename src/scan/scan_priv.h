@@ -143,6 +143,13 @@ void scan_formats(struct scan_ctx *ctx, const struct scan_object *obj);
 /// zip, beside scan_archive(); it costs a walk of the central directory.
 void scan_zip_legacy(struct scan_ctx *ctx, const struct scan_object *obj);
 
+/// ARJ archives (arj.c), which libarchive does not read: every file,
+/// methods 0 to 4, each decoded up to scan_child_budget() (the limit is
+/// reported, what decoded is scanned) and a child named as in the archive.
+/// Headers must pass their CRC; the walk stops at the first that does not.
+/// A garbled (encrypted) file is Heuristics.Encrypted.ARJ.
+void scan_arj(struct scan_ctx *ctx, const struct scan_object *obj);
+
 /* ---- heuristics (heur.c) ---- */
 
 /// Heuristics on one object: executable content or name, double extension,

@@ -80,9 +80,10 @@ bool zipx_out_byte(struct zipx_out *out, uint8_t byte)
     return true;
 }
 
-/* Appends n bytes from p, as many as fit. */
-static bool out_bytes(struct zipx_out *out, const uint8_t *p, size_t n)
+bool zipx_out_bytes(struct zipx_out *out, const uint8_t *p, size_t n)
 {
+    if (n == 0)
+        return true;
     size_t room = out->max - out->len;
     size_t k = n < room ? n : room;
     if (!out_reserve(out, out->len + k))
@@ -388,7 +389,7 @@ static enum zipx_status inflate_stored(struct lsb_reader *r, struct zipx_out *ou
     }
     size_t have = rbuf_left(&r->in) < len ? rbuf_left(&r->in) : len;
     const uint8_t *p = rbuf_take(&r->in, have);
-    if (have && !out_bytes(out, p, have))
+    if (have && !zipx_out_bytes(out, p, have))
         return out_status(out);
     return have < len ? ZIPX_ETRUNC : ZIPX_OK;
 }

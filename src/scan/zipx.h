@@ -1,7 +1,8 @@
 /*
  * zipx: decoders for the legacy compression methods that libarchive cannot
  * read, and the zip walker that feeds them (zipx.c); ARJ's reader (arj.c)
- * shares the bounded output and the prefix-code tables declared here.
+ * shares the bounded output and the prefix-code tables declared here, and
+ * its decoder is declared here too.
  *
  *   zip method 9, Deflate64 ("enhanced deflate", PKWARE APPNOTE 4.4.5 and
  *     5.6): RFC 1951 deflate with a 64 KiB window, length code 285 = 3 +
@@ -53,6 +54,9 @@ struct zipx_out {
 
 /// Appends one byte. False once out is full or out of memory.
 bool zipx_out_byte(struct zipx_out *out, uint8_t byte);
+
+/// Appends n bytes from p, as many as fit. False if they did not all fit.
+bool zipx_out_bytes(struct zipx_out *out, const uint8_t *p, size_t n);
 
 /// Copies len bytes from dist bytes back (dist >= 1; the copy may overlap
 /// what it writes, as LZ77 requires). Bytes before the start of the output
@@ -123,6 +127,13 @@ enum zipx_status zipx_inflate64(const uint8_t *in, size_t inlen, struct zipx_out
 /// literal tree and a minimum match of 3 (else two trees and 2).
 enum zipx_status zipx_explode(const uint8_t *in, size_t inlen, unsigned flags, uint64_t size,
                               struct zipx_out *out);
+
+/// Decodes one ARJ file's data (arj.c): method 0 (stored), 1..3 (LZ77 with
+/// per-block Huffman codes, a 26624-byte dictionary) or 4 (ARJ's fastest
+/// method) from in[0..inlen) into out, until size bytes (the header's
+/// original size) or out->max. ZIPX_EDATA for an unknown method.
+enum zipx_status arj_unpack(unsigned method, const uint8_t *in, size_t inlen, uint64_t size,
+                            struct zipx_out *out);
 
 /* ---- little-endian fields through a bounded cursor ---- */
 

@@ -842,6 +842,254 @@ static void prefix_codes(void **state)
     assert_int_equal(used, 0);
 }
 
+/* ---- archives made by the real tools (tests/unit/data/make_fixtures.sh) ---- */
+
+#define DATA "tests/unit/data/"
+
+/* The fixtures' text, by make_fixtures.sh's recipe: 30000 bytes of random
+ * words, a run, a copy of its start from 40000 bytes back, a long run, and
+ * a copy from its middle. */
+static uint8_t *fixture_text(size_t *len)
+{
+    static const char *const words[] = {"mimail", "worm", "zip", "admin", "password", "your",
+                                        "account", "expires", "message", "attached", "the", "of",
+                                        "please", "read", "\r\n", "  "};
+    uint8_t *t = malloc(124000);
+    assert_non_null(t);
+    size_t n = 0;
+    uint32_t seed = 1;
+    while (n < 30000) {
+        seed = seed * 1103515245u + 12345u;
+        for (const char *p = words[(seed >> 16) % 16]; *p && n < 30000; p++)
+            t[n++] = (uint8_t)*p;
+        if (n < 30000)
+            t[n++] = (uint8_t)(97 + (seed >> 8) % 26);
+    }
+    memset(t + n, 'Z', 10000), n += 10000;
+    memcpy(t + n, t, 20000), n += 20000;
+    memset(t + n, 'Y', 60000), n += 60000;
+    memcpy(t + n, t + 5000, 4000), n += 4000;
+    *len = n;
+    return t;
+}
+
+/* 7-Zip's Deflate64: distance codes 30 and 31 in earnest. */
+static void deflate64_from_7zip(void **state)
+{
+    (void)state;
+    size_t zlen, tlen;
+    uint8_t *zip = slurp(DATA "zipx-long.d64.zip", &zlen), *text = fixture_text(&tlen);
+    reset();
+    run(scan_zip_legacy, zip, zlen);
+    assert_int_equal(T.nkids, 1);
+    assert_string_equal(T.kids[0].label, "long.txt");
+    assert_int_equal(T.kids[0].len, tlen);
+    assert_memory_equal(T.kids[0].data, text, tlen);
+    reset();
+    free(zip);
+    free(text);
+}
+
+/* ---- ARJ ---- */
+
+static void arj_test_file(void **state)
+{
+    (void)state;
+    size_t alen, elen;
+    uint8_t *arj = slurp(TESTFILES "clam.arj", &alen), *exe = clam_exe(&elen);
+    assert_int_equal(arj[0x3f], 1); /* the file header says method 1 */
+    reset();
+    run(scan_arj, arj, alen);
+    assert_int_equal(T.nkids, 1);
+    assert_int_equal(T.nfinds, 0);
+    assert_string_equal(T.kids[0].label, "clam.exe");
+    assert_int_equal(T.kids[0].len, elen);
+    assert_memory_equal(T.kids[0].data, exe, elen);
+    reset();
+    free(arj);
+    free(exe);
+}
+
+/* Every method ARJ has, one file each, and a garbled one. */
+static void arj_all_methods(void **state)
+{
+    (void)state;
+    size_t alen, tlen;
+    uint8_t *arj = slurp(DATA "zipx-methods.arj", &alen), *text = fixture_text(&tlen);
+    static const struct {
+        const char *name;
+        size_t len;
+    } want[] = {{"m0.txt", 2000}, {"m1.txt", 40000}, {"m2.txt", 8000}, {"m3.txt", 8000},
+                {"m4.txt", 40000}};
+    reset();
+    run(scan_arj, arj, alen);
+    assert_int_equal(T.nkids, 5);
+    for (unsigned i = 0; i < 5; i++) {
+        assert_string_equal(T.kids[i].label, want[i].name);
+        assert_int_equal(T.kids[i].len, want[i].len);
+        assert_memory_equal(T.kids[i].data, text, want[i].len);
+    }
+    assert_int_equal(T.nfinds, 1);
+    assert_true(found("Heuristics.Encrypted.ARJ"));
+    /* the budget cuts m1 and m4 (and is reported), the rest fit */
+    reset();
+    T.budget = 10000;
+    run(scan_arj, arj, alen);
+    assert_int_equal(T.nkids, 5);
+    for (unsigned i = 0; i < 5; i++) {
+        size_t n = want[i].len < 10000 ? want[i].len : 10000;
+        assert_int_equal(T.kids[i].len, n);
+        assert_memory_equal(T.kids[i].data, text, n);
+    }
+    assert_true(found("Heuristics.Limits.Exceeded.MaxFileSize"));
+    /* told to stop after the first: no more */
+    reset();
+    T.take_max = 2000;
+    run(scan_arj, arj, alen);
+    assert_int_equal(T.nkids, 1);
+    reset();
+    free(arj);
+    free(text);
+}
+
+/* clam.arj cut at every length, and with every byte corrupted: no crash,
+ * no read outside, quick; a cut file yields a prefix of clam.exe. */
+static void arj_truncated_and_corrupted(void **state)
+{
+    (void)state;
+    static const uint8_t xors[] = {0xff, 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x55};
+    size_t alen, elen;
+    uint8_t *arj = slurp(TESTFILES "clam.arj", &alen), *exe = clam_exe(&elen);
+    for (size_t cut = 0; cut < alen; cut++) {
+        reset();
+        run(scan_arj, arj, cut);
+        assert_true(T.nkids <= 1);
+        if (T.nkids) {
+            assert_true(T.kids[0].len <= elen);
+            assert_memory_equal(T.kids[0].data, exe, T.kids[0].len);
+        }
+    }
+    double slowest = 0;
+    for (size_t at = 0; at < alen; at++) {
+        for (unsigned x = 0; x <= sizeof xors; x++) {
+            uint8_t keep = arj[at];
+            arj[at] = x < sizeof xors ? keep ^ xors[x] : 0;
+            if (arj[at] != keep) {
+                reset();
+                double t0 = now_s();
+                run(scan_arj, arj, alen);
+                double dt = now_s() - t0;
+                slowest = dt > slowest ? dt : slowest;
+                for (unsigned k = 0; k < T.nkids; k++)
+                    assert_true(T.kids[k].len <= T.budget);
+            }
+            arj[at] = keep;
+        }
+    }
+    assert_true(slowest < 1.0);
+    reset();
+    free(arj);
+    free(exe);
+}
+
+/* The bigger archive: a sample of cuts and corruptions (each costs up to
+ * 100 KB of decoding). A changed data byte leaves the header CRCs intact,
+ * so there the decoders, not the header check, meet the damage. */
+static void arj_methods_damaged(void **state)
+{
+    (void)state;
+    size_t alen;
+    uint8_t *arj = slurp(DATA "zipx-methods.arj", &alen);
+    for (size_t cut = 0; cut < alen; cut += 53) {
+        reset();
+        run(scan_arj, arj, cut);
+        assert_true(T.nkids <= 5);
+    }
+    double t0 = now_s();
+    for (size_t at = 0; at < alen; at += 7) {
+        uint8_t keep = arj[at];
+        arj[at] ^= (uint8_t)(0x5a + at);
+        reset();
+        run(scan_arj, arj, alen);
+        for (unsigned k = 0; k < T.nkids; k++)
+            assert_true(T.kids[k].len <= T.budget);
+        arj[at] = keep;
+    }
+    assert_true(now_s() - t0 < 30.0);
+    reset();
+    free(arj);
+}
+
+/* A method 1 block whose three codes each have a single symbol, coded in
+ * no bits: every literal comes without reading input. (Found by fuzzing:
+ * a zero-bit read with 64 bits buffered shifted by 64.) */
+static void arj_single_symbol_codes(void **state)
+{
+    (void)state;
+    uint8_t buf[64] = {0};
+    uint64_t bits = 0;
+    unsigned nbits = 0;
+    size_t len = 0;
+#define PUT(v, n)                                                                                  \
+    do {                                                                                           \
+        bits = bits << (n) | (v), nbits += (n);                                                    \
+        while (nbits >= 8)                                                                         \
+            buf[len++] = (uint8_t)(bits >> (nbits -= 8));                                          \
+    } while (0)
+    /* Blocks of 54 header bits: the fourth ends on a byte boundary, where
+     * the bit buffer holds 64 bits when a symbol is read in 0 bits. */
+    for (unsigned b = 0; b < 4; b++) {
+        PUT(25, 16); /* 25 symbols in the block */
+        PUT(0, 5);   /* the code-length code: only symbol 3 */
+        PUT(3, 5);
+        PUT(0, 9); /* literals/lengths: only 'A' + b */
+        PUT('A' + b, 9);
+        PUT(0, 5); /* distances: only 0 */
+        PUT(0, 5);
+    }
+#undef PUT
+    assert_int_equal(nbits, 0);
+    size_t total = len + 20;
+    struct zipx_out out = {.max = 1000};
+    assert_int_equal(arj_unpack(1, buf, total, 100, &out), ZIPX_OK);
+    assert_int_equal(out.len, 100);
+    for (unsigned i = 0; i < 100; i++)
+        assert_int_equal(out.data[i], 'A' + i / 25);
+    free(out.data);
+    /* and a size past the block: the next block header is read from the
+     * zeros after it (a block of 65536 with single-symbol codes: 0) */
+    out = (struct zipx_out){.max = 1000};
+    assert_int_equal(arj_unpack(1, buf, total, 5000, &out), ZIPX_FULL);
+    assert_int_equal(out.len, 1000);
+    free(out.data);
+}
+
+/* Each ARJ method's decoder on damaged streams directly. */
+static void arj_decoders_on_noise(void **state)
+{
+    (void)state;
+    uint8_t noise[4096];
+    uint32_t seed = 7;
+    for (unsigned round = 0; round < 200; round++) {
+        size_t n = 1 + round * 19 % sizeof noise;
+        for (size_t i = 0; i < n; i++) {
+            seed = seed * 1103515245u + 12345u;
+            noise[i] = (uint8_t)(seed >> 16);
+        }
+        uint8_t *copy = malloc(n);
+        memcpy(copy, noise, n);
+        for (unsigned m = 0; m <= 5; m++) {
+            struct zipx_out out = {.max = 1u << 16};
+            enum zipx_status st = arj_unpack(m, copy, n, 100000, &out);
+            assert_true(out.len <= out.max);
+            if (m == 5)
+                assert_int_equal(st, ZIPX_EDATA);
+            free(out.data);
+        }
+        free(copy);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -859,6 +1107,13 @@ int main(void)
         cmocka_unit_test(implode_all_variants),
         cmocka_unit_test(implode_rejects_malformed_trees),
         cmocka_unit_test(prefix_codes),
+        cmocka_unit_test(deflate64_from_7zip),
+        cmocka_unit_test(arj_test_file),
+        cmocka_unit_test(arj_all_methods),
+        cmocka_unit_test(arj_truncated_and_corrupted),
+        cmocka_unit_test(arj_methods_damaged),
+        cmocka_unit_test(arj_single_symbol_codes),
+        cmocka_unit_test(arj_decoders_on_noise),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
