@@ -143,6 +143,21 @@ void scan_formats(struct scan_ctx *ctx, const struct scan_object *obj);
 /// is cut on a character boundary to fit cap. An empty result becomes
 /// fallback (may be NULL). Writes a NUL; returns the label's length.
 size_t scan_member_label(char *out, size_t cap, const char *name, size_t len, const char *fallback);
+/// Zip members libarchive cannot read (zipx.c): method 9 (Deflate64) and
+/// method 6 (PKWARE Implode), found through the central directory, or the
+/// local headers when there is none. Each decodes up to scan_child_budget()
+/// (the limit is reported, what decoded is scanned) and is a child named as
+/// in the zip; an encrypted one is Heuristics.Encrypted.Zip. Stored and
+/// deflated members are skipped: they are scan_archive()'s. Call it on every
+/// zip, beside scan_archive(); it costs a walk of the central directory.
+void scan_zip_legacy(struct scan_ctx *ctx, const struct scan_object *obj);
+
+/// ARJ archives (arj.c), which libarchive does not read: every file,
+/// methods 0 to 4, each decoded up to scan_child_budget() (the limit is
+/// reported, what decoded is scanned) and a child named as in the archive.
+/// Headers must pass their CRC; the walk stops at the first that does not.
+/// A garbled (encrypted) file is Heuristics.Encrypted.ARJ.
+void scan_arj(struct scan_ctx *ctx, const struct scan_object *obj);
 
 /* ---- heuristics (heur.c) ---- */
 
