@@ -40,6 +40,8 @@ const struct cli_command cli_commands[] = {
      cli_list_import},
     {"list", "export", "NAME [FILE] [--type T]", "write a list as an rbldnsd data file (atomic rename)",
      cli_list_export},
+    {"scan", NULL, "[--sigs DIR|FILE]... [-r] [--no-heuristics] [--no-heuristic NAME]... PATH...",
+     "scan files for worms: ClamAV signatures, archives, MIME, heuristics", cli_scan},
 };
 const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
 

@@ -122,4 +122,7 @@ int cli_list_expire(struct cli_ctx *ctx, int argc, char **argv);
 int cli_list_import(struct cli_ctx *ctx, int argc, char **argv);
 int cli_list_export(struct cli_ctx *ctx, int argc, char **argv);
 
+/* the scanning engine on files (cli_scan.c) */
+int cli_scan(struct cli_ctx *ctx, int argc, char **argv);
+
 #endif

@@ -38,8 +38,8 @@
  *        passphrase, which we never have). libarchive's source also lists
  *        xz, ppmd8 and zstd members (not measured here). NOT deflate64
  *        (method 9, clam.d64.zip) and NOT implode (method 6, clam.impl.zip):
- *        both give "Unsupported ZIP compression method" and are reported as
- *        Unsupported.
+ *        both give "Unsupported ZIP compression method"; zipx.c decodes
+ *        them (scan_zip_legacy), so they are not reported here.
  *   7z (clam.7z), cab (clam.cab; libarchive also finds a cab inside a
  *        self-extracting exe), tar, cpio (odc, newc, binary big and little
  *        endian), iso9660, bzip2 (clam.exe.bz2), gzip (clam.tar.gz): read.
@@ -191,6 +191,7 @@ struct arch_run {
     bool cut;              /* a member passed its budget */
     bool encrypted;        /* an entry we could not read for its encryption */
     bool unsupported;      /* an entry stored with a method libarchive lacks */
+    bool legacy;           /* a zip entry in Deflate64 or Implode: zipx.c's */
     bool fatal;            /* libarchive can read no further */
     bool halt;             /* the scan must stop: leave the member loop */
     size_t pos;            /* the memory source's read position */
@@ -292,6 +293,14 @@ static bool error_is_encryption(struct archive *a, bool opened)
 {
     static const char *const words[] = {"ncrypt", "assphrase", "password", NULL};
     return (opened && archive_read_has_encrypted_entries(a) > 0) || error_says(a, words);
+}
+
+/* libarchive 3.6.2 says "Unsupported ZIP compression method (9: ...)" for
+ * the two methods scan_zip_legacy() decodes (zipx.c): not a gap then. */
+static bool error_is_legacy_zip(struct archive *a)
+{
+    static const char *const words[] = {"method (6:", "method (9:", NULL};
+    return error_says(a, words);
 }
 
 static bool error_is_unsupported(struct archive *a)
@@ -449,6 +458,8 @@ static void one_entry(struct arch_run *run, struct archive_entry *e)
         run->damaged = true;
         if (archive_entry_is_encrypted(e) || error_is_encryption(run->a, true))
             run->encrypted = true;
+        else if (run->obj->type == SCAN_TYPE_ZIP && error_is_legacy_zip(run->a))
+            run->legacy = true;
         else if (error_is_unsupported(run->a))
             run->unsupported = true;
         if (err == ARCHIVE_FATAL)
@@ -556,6 +567,8 @@ static void read_pass(struct arch_run *run, bool streamable_zip_only)
         run->damaged = true;
         if (error_is_encryption(run->a, true))
             run->encrypted = true;
+        else if (run->obj->type == SCAN_TYPE_ZIP && error_is_legacy_zip(run->a))
+            run->legacy = true;
         else if (error_is_unsupported(run->a))
             run->unsupported = true;
         if (r == ARCHIVE_FATAL || ++retries >= ARCH_MAX_RETRIES)
@@ -593,7 +606,8 @@ void scan_archive(struct scan_ctx *ctx, const struct scan_object *obj)
         snprintf(finding, sizeof finding, "Heuristics.Unsupported.Archive.%s", run.fmt);
         scan_found(ctx, SCAN_SUSPICIOUS, finding, obj->where);
     }
-    if (run.damaged && run.readable == 0 && !run.encrypted && !run.unsupported && !run.halt) {
+    if (run.damaged && run.readable == 0 && !run.encrypted && !run.unsupported && !run.legacy &&
+        !run.halt) {
         char finding[64];
         snprintf(finding, sizeof finding, "Heuristics.Broken.Archive.%s", run.fmt);
         scan_found(ctx, SCAN_SUSPICIOUS, finding, obj->where);

@@ -18,7 +18,9 @@
  * Klez, Sobig) relied on. So detections of ordinary-but-risky content
  * (executables, scripts) fire only on delivered content, depth > 0. Detections
  * of a trick (a disguised name, a type that lies, an exploit URL, GTUBE) fire
- * at any depth: no honest file needs the trick.
+ * at any depth: no honest file needs the trick. What a self-extracting
+ * executable carries (obj->in_executable) counts as part of that
+ * executable: an installer's DLLs are not delivered on their own.
  *
  * Levels. Infected only where the evidence is certain; everything else is
  * suspicious, which an operator can quarantine rather than reject.
@@ -690,7 +692,7 @@ static void heur_html(struct scan_ctx *ctx, const struct scan_object *obj, const
     if (found & HTML_MSITS)
         scan_found(ctx, SCAN_SUSPICIOUS, "Heuristics.HTML.MsIts", where);
     /* Every web page has scripts; only one delivered by mail is news. */
-    if ((found & HTML_SCRIPT) && obj->depth > 0)
+    if ((found & HTML_SCRIPT) && obj->depth > 0 && !obj->in_executable)
         scan_found(ctx, SCAN_SUSPICIOUS, "Heuristics.HTML.Script", where);
 }
 
@@ -711,7 +713,7 @@ void heur_object(struct scan_ctx *ctx, const struct scan_object *obj)
         n = &name;
     }
 
-    if (obj->depth > 0 && scan_heuristic_on(ctx, SCAN_HEUR_EXECUTABLE))
+    if (obj->depth > 0 && !obj->in_executable && scan_heuristic_on(ctx, SCAN_HEUR_EXECUTABLE))
         heur_executable(ctx, obj, n, where);
     if (n && scan_heuristic_on(ctx, SCAN_HEUR_DOUBLE_EXT))
         heur_name_tricks(ctx, obj, n, where);

@@ -73,6 +73,8 @@ struct scan_object {
     unsigned depth;        /* nesting: 0 for the input, +1 per message or archive */
     enum scan_type type;   /* filled by scan_object() */
     size_t packed_len;     /* for an unpacked member: size of its container (ratio limit) */
+    bool in_executable;    /* inside an executable's own payload (a self-extractor's
+                              archive): what was delivered is the executable, not this */
 };
 
 struct sigdb;
@@ -125,6 +127,25 @@ bool scan_heuristic_on(const struct scan_ctx *ctx, enum scan_heuristic h);
 
 /// MIME messages (mime.c): every part, nested messages, inline uuencode/yEnc.
 void scan_mime(struct scan_ctx *ctx, const struct scan_object *obj);
+
+/// Sets up GMime once per process (thread-safe; scan_engine_new calls it).
+void scan_mime_init(void);
+
+/// Encodings inside text (inline.c): uuencoded and yEnc blocks in a text
+/// part or file, base64 data: URIs in HTML. Each decoded block is a child.
+void scan_inline(struct scan_ctx *ctx, const struct scan_object *obj);
+
+/// PDF stream objects, inflated when /FlateDecode (embedded.c).
+void scan_pdf(struct scan_ctx *ctx, const struct scan_object *obj);
+
+/// Archives inside an executable (self-extractors: cab, zip, rar, 7z found
+/// by their magic after the PE headers), each a child "sfx@OFFSET" (embedded.c).
+void scan_sfx(struct scan_ctx *ctx, const struct scan_object *obj);
+
+/// Decodes base64 the way a lenient client does: bytes outside the alphabet
+/// are skipped, '=' ends the data, a final partial group still yields its
+/// whole bytes. out must hold len * 3 / 4 + 3 bytes. Returns the count.
+size_t scan_base64_decode(const uint8_t *in, size_t len, uint8_t *out);
 
 /// libarchive formats (archive.c): zip, 7z, rar, cab, tar, cpio, lha, iso9660,
 /// gzip, bzip2, xz. Encrypted entries: Heuristics.Encrypted.<Format>.
