@@ -13,13 +13,13 @@
 #                 runs and is not committed). New crashes land in
 #                 BUILD_DIR/artifacts/<h>/; the log is BUILD_DIR/<h>.log.
 #
-# HARNESS: query, loader, control, xfr, store, heur (default: all). Exits non-zero if any input crashes,
+# HARNESS: query, loader, control, xfr, store, heur, zipx (default: all). Exits non-zero if any input crashes,
 # leaks, hits undefined behaviour or breaks a harness invariant.
 # Environment: CC (clang), FUZZ_NICE (10), FUZZ_ARGS (extra libFuzzer flags).
 set -eu
 
 if [ $# -lt 2 ]; then
-    echo "usage: $0 BUILD_DIR SECONDS [query|loader|control|xfr|store|heur...]" >&2
+    echo "usage: $0 BUILD_DIR SECONDS [query|loader|control|xfr|store|heur|zipx...]" >&2
     exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +27,7 @@ root=$(cd "$here/../.." && pwd)
 build=$1
 secs=$2
 shift 2
-harnesses=${*:-query loader control xfr store heur}
+harnesses=${*:-query loader control xfr store heur zipx}
 case $secs in '' | *[!0-9]*) echo "$0: SECONDS must be a number" >&2; exit 2 ;; esac
 
 CC=${CC:-clang}
@@ -55,10 +55,10 @@ stale() {
         \( -name '*.c' -o -name '*.h' \) -newer "$build/fuzz_$1" | head -n 1)" ]
 }
 
-all="query loader control xfr store heur"
+all="query loader control xfr store heur zipx"
 need_build=
 for h in $harnesses; do
-    case $h in query | loader | control | xfr | store | heur) ;; *) echo "$0: unknown harness $h" >&2; exit 2 ;; esac
+    case $h in query | loader | control | xfr | store | heur | zipx) ;; *) echo "$0: unknown harness $h" >&2; exit 2 ;; esac
 done
 for h in $all; do
     if stale "$h"; then need_build=1; fi
@@ -81,6 +81,14 @@ if [ -n "$need_build" ]; then
             # shellcheck disable=SC2086
             $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_heur.c" "$root/src/scan/heur.c" -o "$build/fuzz_heur" ||
                 { echo "$0: link of fuzz_heur failed" >&2; exit 2; }
+            continue
+        fi
+        if [ "$h" = zipx ]; then
+            # zipx.c and arj.c alone: the harness stands in for scan.c's ctx helpers.
+            # shellcheck disable=SC2086
+            $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_zipx.c" "$root/src/scan/zipx.c" \
+                "$root/src/scan/arj.c" -lz -o "$build/fuzz_zipx" ||
+                { echo "$0: link of fuzz_zipx failed" >&2; exit 2; }
             continue
         fi
         # shellcheck disable=SC2086
