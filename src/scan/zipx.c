@@ -537,7 +537,7 @@ enum zipx_status zipx_inflate64(const uint8_t *in, size_t inlen, struct zipx_out
 
 /* ---- Implode ---- */
 
-/* One Shannon-Fano tree (APPNOTE 5.3.7): a byte holding the number of
+/* One Shannon-Fano tree (APPNOTE 5.3): a byte holding the number of
  * bytes that follow, less one; each of those gives a run of equal lengths,
  * (count - 1) << 4 | (length - 1). The runs must cover exactly n values. */
 static enum zipx_status implode_tree(struct rbuf *in, unsigned n, struct zipx_code *c)
@@ -556,7 +556,7 @@ static enum zipx_status implode_tree(struct rbuf *in, unsigned n, struct zipx_co
     }
     if (have != n)
         return ZIPX_EDATA;
-    /* The codes (APPNOTE 5.3.8): sort the values by length, keeping their
+    /* The codes (APPNOTE 5.3): sort the values by length, keeping their
      * order within a length; walking from the longest end, each code is the
      * previous one plus the previous length's step, as 16-bit numbers whose
      * top bits are the code. A code that overflows 16 bits, or whose low
@@ -629,8 +629,8 @@ enum zipx_status zipx_explode(const uint8_t *in, size_t inlen, unsigned flags, u
         size_t d = ((size_t)high << low_bits | low) + 1;
         if (n > size - out->len)
             n = (size_t)(size - out->len);
-        /* Before the start of the output the dictionary holds zeros
-         * (APPNOTE 5.3.9): PKZIP's own encoder refers there. */
+        /* A distance may reach before the start of the output: APPNOTE
+         * 5.3 says the dictionary holds zeros there, so it is not an error. */
         if (!zipx_out_copy(out, d, n))
             return out_status(out);
     }
@@ -644,7 +644,6 @@ enum {
     SIG_CENTRAL = 0x02014b50,
     SIG_END = 0x06054b50,
     LOCAL_FIXED = 30,
-    CENTRAL_FIXED = 46,
     END_FIXED = 22,
     METHOD_IMPLODE = 6,
     METHOD_DEFLATE64 = 9,
@@ -774,6 +773,14 @@ static void zip64_extra(const uint8_t *x, size_t xlen, uint64_t *usize, uint64_t
     }
 }
 
+static bool is_sig(const struct scan_object *obj, size_t off, uint32_t sig)
+{
+    if (off > obj->len || obj->len - off < 4)
+        return false;
+    struct rbuf b = rbuf_make(obj->data + off, 4);
+    return zipx_le32(&b) == sig;
+}
+
 /* The end of central directory record: the last "PK\5\6" in the final
  * 64 KiB + 22 bytes (its comment may be up to 65535 bytes). */
 static bool find_end(const struct scan_object *obj, size_t *at)
@@ -782,8 +789,7 @@ static bool find_end(const struct scan_object *obj, size_t *at)
         return false;
     size_t lowest = obj->len > END_FIXED + 65535 ? obj->len - END_FIXED - 65535 : 0;
     for (size_t p = obj->len - END_FIXED + 1; p-- > lowest;) {
-        const uint8_t *d = obj->data + p;
-        if (d[0] == 'P' && d[1] == 'K' && d[2] == 5 && d[3] == 6) {
+        if (is_sig(obj, p, SIG_END)) {
             *at = p;
             return true;
         }
@@ -791,13 +797,6 @@ static bool find_end(const struct scan_object *obj, size_t *at)
     return false;
 }
 
-static bool is_sig(const struct scan_object *obj, size_t off, uint32_t sig)
-{
-    if (off > obj->len || obj->len - off < 4)
-        return false;
-    struct rbuf b = rbuf_make(obj->data + off, 4);
-    return zipx_le32(&b) == sig;
-}
 
 /* Walks the central directory. Returns false if there is none to walk (no
  * end record, or no central entry where it points), so that the caller

@@ -650,7 +650,7 @@ static void uniform_tree(struct bitw *w, unsigned n, unsigned len)
     }
 }
 
-/* The Shannon-Fano codes of uniform_tree() by APPNOTE 5.3.8: sorted order
+/* The Shannon-Fano codes of uniform_tree() by APPNOTE 5.3: sorted order
  * is value order, codes are handed out from the last value, so value v
  * gets n - 1 - v. */
 static void uniform_code(struct bitw *w, unsigned n, unsigned len, unsigned v)
@@ -659,7 +659,7 @@ static void uniform_code(struct bitw *w, unsigned n, unsigned len, unsigned v)
 }
 
 /* A tree of mixed lengths - values 0,1: 2 bits; 2,3: 6 bits; 4..63: 7
- * bits - whose codes, worked out by hand from APPNOTE 5.3.8, are: 0 -> 11,
+ * bits - whose codes, worked out by hand from APPNOTE 5.3, are: 0 -> 11,
  * 1 -> 10, 2 -> 011111, 3 -> 011110, v >= 4 -> 63 - v in 7 bits. */
 static void mixed_tree(struct bitw *w)
 {
