@@ -16,7 +16,7 @@ settings are unchanged):
 
 Method, for each database and engine, BENCH_SCAN_REPEAT (3) times, medians
 reported. The engine runs pinned to CPU 1, this harness (the client) to CPU 0;
-before each run the harness waits (up to 30 s) for other processes to go quiet
+before each run the harness waits (up to 10 s) for other processes to go quiet
 and reports the CPU they took during the run ("other load").
   clamd    Debian's /usr/sbin/clamd, started fresh for every run (so its cache
            of clean files' hashes starts empty) with its own config file in a
@@ -114,7 +114,7 @@ def cpu_busy():
     return (sum(v) - v[3] - v[4]) / TICKS
 
 
-def wait_quiet(limit=30.0):
+def wait_quiet(limit=10.0):
     """Wait until other processes use under 0.1 core (sampled over 0.5 s), at most `limit` s."""
     t0 = time.monotonic()
     while time.monotonic() - t0 < limit:
@@ -366,7 +366,7 @@ def rampart_run(db_dir, tiny, manifest):
             if code not in (0, 1, 2) or (code == 2 and (what == "load" or not lines)):
                 raise EngineFailed(f"`rampart scan` ({what}) exited {code}: {err[-300:]}")
             results[what] = {"wall": wall, "cpu": cpu, "rss": ru.ru_maxrss / 1024, "other": other,
-                             "exit": code, "lines": lines}
+                             "exit": code, "lines": lines, "stderr": err[-2000:]}
         load, scan = results["load"], results["scan"]
         if len(load["lines"]) != 1:
             raise EngineFailed(f"load run printed {len(load['lines'])} lines, expected 1")
@@ -387,7 +387,7 @@ def rampart_run(db_dir, tiny, manifest):
         run = {"unscanned": unscanned, "load": load["wall"], "load_cpu": load["cpu"], "rss_loaded": load["rss"], "peak": scan["rss"],
                "cpu": scan["cpu"] - load["cpu"], "wall": scan["wall"] - load["wall"],
                "total_cpu": scan["cpu"], "total_wall": scan["wall"], "other": scan["other"],
-               "exit": scan["exit"]}
+               "exit": scan["exit"], "load_stderr": load["stderr"], "scan_stderr": scan["stderr"]}
         return run, {k: v for k, v in verdicts.items() if v != "clean"}, names
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
