@@ -487,7 +487,8 @@ def report(results, info, dbs):
         f"{info['over_100k']} of 100 KB or more), {info['worms']} of them worm mail "
         f"(bench/scan/gencorpus.py, seed {SEED}). Databases: "
         + "; ".join(f"{k} {v['signatures']:,} signatures" for k, v in dbs.items()) + ".",
-        f"Medians of {REPEAT} runs; engine on CPU 1, client on CPU 0.",
+        f"Medians of {REPEAT} runs; engine on CPU 1, client on CPU 0. *other load* = the most CPU (in cores) "
+        "that other processes took during a run.",
         "",
         "| engine | database | load s | RSS loaded MiB | RSS peak MiB | CPU s | wall s | messages/s/core "
         "| vs clamd | infected | suspicious | errors | worms found | false pos. | other load |",
@@ -516,7 +517,7 @@ def report(results, info, dbs):
                 f"| {engine} | {db} | {med('load'):.2f} | {med('rss_loaded'):.0f} | {med('peak'):.0f} | "
                 f"{med('cpu'):.2f} | {med('wall'):.2f} | {rate:,.0f} | {ratio} | {med('infected'):.0f} | "
                 f"{med('suspicious'):.0f} | {med('error'):.0f} | {worms} | {med('false_pos'):.0f} | "
-                f"{max(x['other'] for x in runs):.0%} |")
+                f"{max(x['other'] for x in runs):.2f} |")
             if r["failed"]:
                 notes.append(f"{engine}/{db}: only {len(runs)} runs ({r['failed']}).")
             if any(x.get("unscanned") for x in runs):
