@@ -10,7 +10,8 @@ PORT       ?= 5300
 FUZZ_SECONDS ?= 60
 
 # Debian packages the build and the test suite need (nsd and knot are the zone
-# transfer tests' secondaries; bench adds its other peers).
+# transfer tests' secondaries; bench adds its other peers: clamav-daemon is
+# the scanning benchmark's clamd).
 DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev libssl-dev libsqlite3-dev \
               python3-pytest python3-dnspython python3-prometheus-client dnsutils rbldnsd \
               clang libclang-rt-14-dev nsd knot \
@@ -19,7 +20,7 @@ DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev libssl-d
 BENCH_DEPS := nsd knot dnsperf util-linux procps clamav-daemon
 
 .PHONY: all build deps bench-deps run test test-unit test-integration test-asan \
-        bench bench-flood fuzz clean
+        bench bench-flood bench-scan fuzz clean
 
 all: build
 
@@ -56,6 +57,11 @@ bench: bench-deps build
 	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/flood.sh
 	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/store/run.sh
 	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/store/latency.sh
+	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/scan/run.sh
+
+# The scanning benchmark alone (rampart scan against clamd).
+bench-scan: bench-deps build
+	@RAMPART_BUILD=$(abspath $(BUILD)) sh bench/scan/run.sh
 
 # The flood proof alone, with the long phases of `make bench`.
 bench-flood: deps build
