@@ -947,7 +947,8 @@ static void choose_literal(const struct load *ld, struct ndb_sig *sg)
                     best_score = score;
                     sg->lit = e->data + i; /* rebased with the parts */
                     sg->lit_len = (uint8_t)n;
-                    sg->pre_min = (uint32_t)(pmin + i);
+                    /* past 4 GiB nothing can match (hs_scan's limit): keep it there */
+                    sg->pre_min = pmin + i < UINT32_MAX ? (uint32_t)(pmin + i) : UINT32_MAX - 1;
                     sg->pre_max = pmax == GAP_INF ? GAP_INF : (uint32_t)(pmax + i);
                 }
             }

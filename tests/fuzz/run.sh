@@ -2,7 +2,8 @@
 # tests/fuzz/run.sh BUILD_DIR SECONDS [HARNESS...]
 #
 # Builds the libFuzzer harnesses (clang, ASan + UBSan + libFuzzer; the needed
-# src/common and src/dns files compiled directly) into BUILD_DIR, then:
+# src/common, src/dns, src/store and src/scan files compiled directly) into
+# BUILD_DIR, then:
 #
 #   SECONDS = 0   replay only: every seed in tests/fuzz/corpus/<h>/ and every
 #                 saved finding in tests/fuzz/regressions/<h>/ runs once. Fast;
@@ -13,13 +14,13 @@
 #                 runs and is not committed). New crashes land in
 #                 BUILD_DIR/artifacts/<h>/; the log is BUILD_DIR/<h>.log.
 #
-# HARNESS: query, loader, control, xfr, store, heur, zipx (default: all). Exits non-zero if any input crashes,
+# HARNESS: query, loader, control, xfr, store, sigs, heur, zipx, scan (default: all). Exits non-zero if any input crashes,
 # leaks, hits undefined behaviour or breaks a harness invariant.
 # Environment: CC (clang), FUZZ_NICE (10), FUZZ_ARGS (extra libFuzzer flags).
 set -eu
 
 if [ $# -lt 2 ]; then
-    echo "usage: $0 BUILD_DIR SECONDS [query|loader|control|xfr|store|heur|zipx...]" >&2
+    echo "usage: $0 BUILD_DIR SECONDS [query|loader|control|xfr|store|sigs|heur|zipx|scan...]" >&2
     exit 2
 fi
 here=$(cd "$(dirname "$0")" && pwd)
@@ -27,7 +28,7 @@ root=$(cd "$here/../.." && pwd)
 build=$1
 secs=$2
 shift 2
-harnesses=${*:-query loader control xfr store heur zipx}
+harnesses=${*:-query loader control xfr store sigs heur zipx scan}
 case $secs in '' | *[!0-9]*) echo "$0: SECONDS must be a number" >&2; exit 2 ;; esac
 
 CC=${CC:-clang}
@@ -47,6 +48,13 @@ src/dns/wire.c src/dns/answer.c src/dns/dataset.c src/dns/prefixmap.c src/dns/na
 src/dns/ds_ip6.c src/dns/ds_dn.c src/dns/ds_other.c src/dns/zone.c src/dns/config.c src/dns/server.c
 src/dns/rrl.c src/dns/report.c src/dns/control.c src/dns/tsig.c src/dns/xfr.c src/dns/notify.c
 src/dns/ds_db.c src/dns/dbsync.c src/store/entry.c src/store/import.c src/store/store.c src/store/batch.c"
+# The scan group: the scanning engine (src/scan) with its libraries. fuzz_sigs
+# links only the signature database and src/common; fuzz_heur and fuzz_zipx
+# their module alone (the harness stands in for scan.c's helpers); fuzz_scan
+# the whole engine.
+SCAN_SRCS="src/scan/sigs.c src/scan/heur.c src/scan/zipx.c src/scan/arj.c src/scan/scan.c src/scan/filetype.c
+src/scan/mime.c src/scan/inline.c src/scan/archive.c src/scan/formats.c src/scan/embedded.c"
+SCAN_PKGS="libhs gmime-3.0 libarchive libmspack"
 
 # Rebuild when any source or header is newer than the harness binary.
 stale() {
@@ -55,10 +63,10 @@ stale() {
         \( -name '*.c' -o -name '*.h' \) -newer "$build/fuzz_$1" | head -n 1)" ]
 }
 
-all="query loader control xfr store heur zipx"
+all="query loader control xfr store sigs heur zipx scan"
 need_build=
 for h in $harnesses; do
-    case $h in query | loader | control | xfr | store | heur | zipx) ;; *) echo "$0: unknown harness $h" >&2; exit 2 ;; esac
+    case $h in query | loader | control | xfr | store | sigs | heur | zipx | scan) ;; *) echo "$0: unknown harness $h" >&2; exit 2 ;; esac
 done
 for h in $all; do
     if stale "$h"; then need_build=1; fi
@@ -66,41 +74,44 @@ done
 if [ -n "$need_build" ]; then
     echo "building fuzz harnesses in $build"
     objs=
+    common_objs=
+    scan_objs=
     pids=
-    for s in $SRCS; do
+    for s in $SRCS $SCAN_SRCS; do
         o="$build/obj/$(echo "$s" | tr / _ | sed 's/\.c$/.o/')"
-        objs="$objs $o"
+        case $s in
+        src/scan/*) scan_objs="$scan_objs $o" ;;
+        src/common/*) objs="$objs $o"; common_objs="$common_objs $o" ;;
+        *) objs="$objs $o" ;;
+        esac
         # shellcheck disable=SC2086
-        $CC $CFLAGS $SAN -fsanitize=fuzzer-no-link -c "$root/$s" -o "$o" &
+        $CC $CFLAGS $SAN $(pkg-config --cflags $SCAN_PKGS) -fsanitize=fuzzer-no-link -c "$root/$s" -o "$o" &
         pids="$pids $!"
     done
     for p in $pids; do wait "$p" || { echo "$0: compile failed" >&2; exit 2; }; done
     for h in $all; do
-        if [ "$h" = heur ]; then
-            # heur.c alone: the harness stands in for scan.c's ctx helpers.
-            # shellcheck disable=SC2086
-            $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_heur.c" "$root/src/scan/heur.c" -o "$build/fuzz_heur" ||
-                { echo "$0: link of fuzz_heur failed" >&2; exit 2; }
-            continue
-        fi
-        if [ "$h" = zipx ]; then
-            # zipx.c and arj.c alone: the harness stands in for scan.c's ctx helpers.
-            # shellcheck disable=SC2086
-            $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_zipx.c" "$root/src/scan/zipx.c" \
-                "$root/src/scan/arj.c" -lz -o "$build/fuzz_zipx" ||
-                { echo "$0: link of fuzz_zipx failed" >&2; exit 2; }
-            continue
-        fi
-        # shellcheck disable=SC2086
-        $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" $objs -lz -lpthread -lcrypto -lsqlite3 -o "$build/fuzz_$h" ||
-            { echo "$0: link of fuzz_$h failed" >&2; exit 2; }
+        case $h in
+        sigs) # shellcheck disable=SC2086
+            $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" "$build/obj/src_scan_sigs.o" $common_objs -lhs -lcrypto \
+                -o "$build/fuzz_$h" ;;
+        heur) # shellcheck disable=SC2086
+            $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" "$build/obj/src_scan_heur.o" -o "$build/fuzz_$h" ;;
+        zipx) # shellcheck disable=SC2086
+            $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" "$build/obj/src_scan_zipx.o" "$build/obj/src_scan_arj.o" \
+                -lz -o "$build/fuzz_$h" ;;
+        scan) # shellcheck disable=SC2086
+            $CC $CFLAGS $SAN $(pkg-config --cflags $SCAN_PKGS) -fsanitize=fuzzer "$here/fuzz_$h.c" $scan_objs $common_objs \
+                $(pkg-config --libs $SCAN_PKGS) -lcrypto -lz -lpthread -o "$build/fuzz_$h" ;;
+        *) # shellcheck disable=SC2086
+            $CC $CFLAGS $SAN -fsanitize=fuzzer "$here/fuzz_$h.c" $objs -lz -lpthread -lcrypto -lsqlite3 -o "$build/fuzz_$h" ;;
+        esac || { echo "$0: link of fuzz_$h failed" >&2; exit 2; }
     done
 fi
 
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-max_len() { case $1 in loader | store) echo 8192 ;; *) echo 4096 ;; esac; }
+max_len() { case $1 in loader | store) echo 8192 ;; sigs) echo 12288 ;; *) echo 4096 ;; esac; }
 # The loader's interesting inputs include long lines (TXT and template limits):
 # let its inputs grow to max_len at once instead of libFuzzer's slow ramp.
 len_control() { case $1 in loader | store) echo -len_control=0 ;; esac; }
