@@ -111,22 +111,27 @@ fi
 export ASAN_OPTIONS="${ASAN_OPTIONS:-detect_leaks=1:abort_on_error=1:allocator_may_return_null=1}"
 export UBSAN_OPTIONS="${UBSAN_OPTIONS:-print_stacktrace=1:halt_on_error=1}"
 
-max_len() { case $1 in loader | store) echo 8192 ;; sigs) echo 12288 ;; *) echo 4096 ;; esac; }
+max_len() { case $1 in loader | store) echo 8192 ;; sigs) echo 12288 ;; scan) echo 65536 ;; *) echo 4096 ;; esac; }
 # The loader's interesting inputs include long lines (TXT and template limits):
 # let its inputs grow to max_len at once instead of libFuzzer's slow ramp.
 len_control() { case $1 in loader | store) echo -len_control=0 ;; esac; }
+
+# Seeds from Debian's clamav-testfiles (harmless test files in every
+# container format) for the harnesses that read containers: installed by
+# make deps, not copied into the repository.
+extra_seeds() { case $1 in zipx | scan) [ -d /usr/share/clamav-testfiles ] && echo /usr/share/clamav-testfiles ;; esac; }
 
 status=0
 for h in $harnesses; do
     bin="$build/fuzz_$h"
     if [ "$secs" -eq 0 ]; then
         # Replay: each file is run once (libFuzzer's "individual files" mode).
-        n=$(find "$here/corpus/$h" "$here/regressions/$h" -type f 2>/dev/null | wc -l)
+        n=$(find "$here/corpus/$h" "$here/regressions/$h" $(extra_seeds "$h") -type f 2>/dev/null | wc -l)
         if [ "$n" -eq 0 ]; then
             echo "$h: nothing to replay"
             continue
         fi
-        if find "$here/corpus/$h" "$here/regressions/$h" -type f -print0 2>/dev/null |
+        if find "$here/corpus/$h" "$here/regressions/$h" $(extra_seeds "$h") -type f -print0 2>/dev/null |
             xargs -0 -n 200 "$bin" -timeout=10 >"$build/$h-replay.log" 2>&1; then
             echo "$h: replayed $n inputs: ok"
         else
@@ -139,7 +144,7 @@ for h in $harnesses; do
     work="$here/corpus-work/$h"
     arts="$build/artifacts/$h"
     mkdir -p "$work" "$arts"
-    for d in "$here/corpus/$h" "$here/regressions/$h"; do
+    for d in "$here/corpus/$h" "$here/regressions/$h" $(extra_seeds "$h"); do
         [ -d "$d" ] && find "$d" -type f -exec cp -n {} "$work/" \;
     done
     dict=
