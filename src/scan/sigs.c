@@ -735,7 +735,8 @@ static bool parse_alts(struct load *ld, const char *s, size_t n, bool negated)
         *e = (struct sig_el){.kind = EL_SET, .count = 1, .wmin = 1, .wmax = 1, .data = off};
         return true;
     }
-    /* first pass: the alternatives' widths, and whether they are plain */
+    /* each alternative is staged in the part pool as its width, values and
+     * masks; note the widths and whether all are plain bytes */
     uint8_t val[SIGS_ALT_WIDTH_MAX], mask[SIGS_ALT_WIDTH_MAX];
     size_t nalts = 0, wmin = SIZE_MAX, wmax = 0;
     bool plain = true;

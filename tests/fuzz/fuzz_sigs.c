@@ -3,12 +3,14 @@
  * (src/scan/sigs.c): ClamAV .ndb, .hdb and .hsb files.
  *
  * The first byte of an input picks the kind of file (byte % 3: .ndb, .hdb,
- * .hsb); the rest is the file's body. It is written to a temporary file of
- * that name, loaded with sigdb_load_file(), compiled, and matched against
+ * .hsb); the rest, up to a NUL byte if there is one, is the file's body, and
+ * what follows the NUL is data to scan (so that the fuzzer can make the two
+ * fit each other). The body is written to a temporary file of that name,
+ * loaded with sigdb_load_file(), compiled, and matched against the data and
  * fixed buffers (EICAR, a small PE file built at start-up, mixed-case text,
- * zeros, random bytes, and the input itself) as targets 0, 1 (PE), 3 (HTML)
- * and 7 (ASCII), with fresh and reused scratch space. Then everything is
- * freed: a leak is a finding.
+ * zeros, random bytes, the whole input) as targets 0, 1 (PE), 3 (HTML) and
+ * 7 (ASCII), reusing one scratch. Then everything is freed: a leak is a
+ * finding.
  *
  * Invariants beyond the sanitizers:
  *   - signatures loaded + lines reported bad = the body's signature lines
@@ -151,14 +153,15 @@ static int on_hit(void *arg, const char *name)
     return h->stop_after && h->n >= h->stop_after;
 }
 
-static void match_all(const struct sigdb *db, struct sigdb_scratch *s, long loaded, const uint8_t *self, size_t len)
+static void match_all(const struct sigdb *db, struct sigdb_scratch *s, long loaded, const uint8_t *self, size_t len,
+                      const uint8_t *extra, size_t extra_len)
 {
     static const enum sig_target targets[] = {SIG_TARGET_ANY, SIG_TARGET_PE, SIG_TARGET_HTML, SIG_TARGET_ASCII};
     const struct {
         const void *p;
         size_t n;
     } bufs[] = {{eicar, 68}, {pe, sizeof pe}, {text, sizeof text - 1}, {zeros, sizeof zeros}, {noise, sizeof noise},
-                {self, len}};
+                {self, len}, {extra, extra_len}};
     for (size_t b = 0; b < sizeof bufs / sizeof bufs[0]; b++) {
         for (size_t t = 0; t < sizeof targets / sizeof targets[0]; t++) {
             struct hits h = {0};
@@ -183,8 +186,12 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     static const char *const ext[] = {".ndb", ".hdb", ".hsb"};
     char path[96];
     snprintf(path, sizeof path, "%s/fuzz%s", dir, ext[data[0] % 3]);
+    const uint8_t *body = data + 1, *nul = memchr(body, '\0', size - 1);
+    size_t body_len = nul ? (size_t)(nul - body) : size - 1;
+    const uint8_t *extra = nul ? nul + 1 : body + body_len;
+    size_t extra_len = nul ? size - 1 - body_len - 1 : 0;
     FILE *f = fopen(path, "wb");
-    if (!f || fwrite(data + 1, 1, size - 1, f) != size - 1 || fclose(f) != 0)
+    if (!f || fwrite(body, 1, body_len, f) != body_len || fclose(f) != 0)
         FZ_FAIL("cannot write %s", path);
 
     struct sigdb *db = sigdb_new();
@@ -203,7 +210,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
             FZ_FAIL("a failed load left %zu signatures behind", nh + np);
         loaded = 0;
     } else {
-        long lines = signature_lines(data + 1, size - 1);
+        long lines = signature_lines(body, body_len);
         if (loaded + w.n != lines)
             FZ_FAIL("%ld loaded + %ld reported != %ld signature lines", loaded, w.n, lines);
         if ((long)(nh + np) != loaded)
@@ -214,7 +221,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     struct sigdb_scratch *s = sigdb_scratch_new(db);
     if (!s)
         FZ_FAIL("sigdb_scratch_new failed");
-    match_all(db, s, loaded, data, size);
+    match_all(db, s, loaded, data, size, extra, extra_len);
     sigdb_scratch_free(s);
     sigdb_free(db);
     return 0;
