@@ -306,6 +306,32 @@ MALFORMED = {
 }
 
 
+def yenc(data):
+    out = bytearray()
+    for b in data:
+        c = (b + 42) % 256
+        if c in (0, 10, 13, 61):
+            out += b"=" + bytes([(c + 64) % 256])
+        else:
+            out.append(c)
+    return bytes(out)
+
+
+def test_yenc_and_rfc2047_names(sigs, work):
+    """A yEnc block in a text body (Usenet-era clients opened them), and an
+    attachment whose name is an RFC 2047 encoded word."""
+    body = (b"From: a@example.org\nTo: b@example.net\nSubject: files\n\nhere:\n"
+            b"=ybegin line=128 size=68 name=eicar.com\n" + yenc(EICAR) + b"\n=yend size=68\n")
+    rec = one(write(os.path.join(work, "yenc.eml"), body), sigs)
+    assert "Rampart.Test.Eicar.MD5.UNOFFICIAL" in rec["names"], rec
+    assert rec["where"][rec["names"].index("Rampart.Test.Eicar.MD5.UNOFFICIAL")] == "1/eicar.com"
+    enc = (b"From: a@example.org\nTo: b@example.net\nMIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=b\n\n"
+           b"--b\nContent-Type: application/octet-stream; name=\"=?iso-8859-1?q?f=E9ture.com?=\"\n"
+           b"Content-Transfer-Encoding: base64\n\n" + base64.encodebytes(EICAR) + b"--b--\n")
+    rec = one(write(os.path.join(work, "rfc2047.eml"), enc), sigs)
+    assert "1:f\u00e9ture.com" in rec["where"], rec
+
+
 def test_malformed_mime(sigs, work):
     for name, data in MALFORMED.items():
         rec = one(write(os.path.join(work, name), data), sigs)
