@@ -15,6 +15,7 @@
 #define _GNU_SOURCE
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
@@ -198,6 +199,12 @@ static void warn_sig(void *arg, const char *message)
 
 int cli_scan(struct cli_ctx *ctx, int argc, char **argv)
 {
+    /* Messages and members come and go in buffers of any size. glibc raises
+     * its mmap threshold as large blocks are freed, after which they come
+     * from the heap and leave it fragmented: scanning 6,000 messages grew
+     * to 42 MiB. A fixed threshold keeps blocks over 256 KiB mapped and
+     * returned on free (33 MiB; bench/scan). */
+    mallopt(M_MMAP_THRESHOLD, 256 * 1024);
     struct scan_options opt;
     scan_options_default(&opt);
     const char **sigs = calloc((size_t)argc + 1, sizeof *sigs);
