@@ -49,7 +49,7 @@ $(ASAN_BUILD)/build.ninja:
 test-asan: deps $(ASAN_BUILD)/build.ninja
 	@ninja -C $(ASAN_BUILD) | tail -n 1
 	@ASAN_OPTIONS=detect_leaks=1:abort_on_error=1 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 \
-	    RAMPART_BUILD=$(abspath $(ASAN_BUILD)) RAMPART_NO_FUZZ_REPLAY=1 RAMPART_NO_FLOOD=1 \
+	    RAMPART_BUILD=$(abspath $(ASAN_BUILD)) RAMPART_NO_FUZZ_REPLAY=1 RAMPART_NO_FLOOD=1 RAMPART_SANITIZED=1 \
 	    sh tests/run-all.sh
 
 bench: bench-deps build
