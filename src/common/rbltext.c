@@ -5,6 +5,7 @@
 #include <stdbool.h>
 #include <string.h>
 #include <time.h>
+#include "common/util.h"
 
 int rbl_parse_ip4_prefix(const char *s, const char **end, uint32_t *addr)
 {
@@ -32,16 +33,6 @@ int rbl_parse_ip4_prefix(const char *s, const char **end, uint32_t *addr)
     return n;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 int rbl_parse_ip6(const char *s, size_t len, uint8_t out[16])
 {
     uint16_t head[8], tail[8];
@@ -55,8 +46,8 @@ int rbl_parse_ip6(const char *s, size_t len, uint8_t out[16])
     while (i < len) {
         uint32_t v = 0;
         int d = 0;
-        while (i < len && hexval((unsigned char)s[i]) >= 0) {
-            v = v << 4 | (uint32_t)hexval((unsigned char)s[i++]);
+        while (i < len && util_hexval((unsigned char)s[i]) >= 0) {
+            v = v << 4 | (uint32_t)util_hexval((unsigned char)s[i++]);
             if (++d > 4)
                 return -1;
         }

@@ -15,6 +15,9 @@ int util_parse_duration(const char *s, size_t len, uint32_t *out);
 /// Parse an unsigned decimal number from s[0..len) no larger than max. Returns 0 or -1.
 int util_parse_uint(const char *s, size_t len, uint64_t max, uint64_t *out);
 
+/// The value of one hex digit (either case), or -1 for any other byte.
+int util_hexval(int c);
+
 /// Monotonic time in nanoseconds.
 uint64_t util_now_ns(void);
 

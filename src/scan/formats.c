@@ -52,6 +52,7 @@
 
 #include "common/buf.h"
 #include "scan/scan_priv.h"
+#include "common/util.h"
 
 /* A name from inside a container longer than this is cut. */
 #define FMT_NAME_MAX 1024
@@ -836,16 +837,6 @@ static void binhex_scan(struct scan_ctx *ctx, const struct scan_object *obj)
 
 /* ---- RTF embedded objects ---- */
 
-static int hexval(uint8_t c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    return -1;
-}
-
 static bool is_alpha(uint8_t c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z'; }
 
 /*
@@ -915,7 +906,7 @@ static size_t rtf_objdata(const uint8_t *d, size_t n, size_t i, struct obuf *out
                 hi = -1;
             }
         } else {
-            int v = hexval(c);
+            int v = util_hexval(c);
             i++;
             if (v < 0)
                 continue;

@@ -86,37 +86,23 @@ static bool uu_begin(const uint8_t *p, const uint8_t *e, char *name, size_t name
     return n > 0;
 }
 
-/* One uuencoded block from the line after "begin" to "end": returns where
- * scanning should continue. */
-static const uint8_t *uu_block(struct scan_ctx *ctx, const struct scan_object *obj,
-                               const uint8_t *p, const uint8_t *end, const char *name,
-                               uint64_t budget, const char *limit)
+/* One line of a uuencoded block: a length character, then groups of four
+ * 6-bit characters for three bytes. */
+static void uu_line(struct out *o, const uint8_t *p, const uint8_t *e)
 {
-    struct out o = {.max = budget};
-    const uint8_t *next = p;
-    while (p < end && !o.full) {
-        const uint8_t *e = line_end(p, end, &next);
-        if (e - p >= 3 && memcmp(p, "end", 3) == 0) {
-            p = next;
-            break;
-        }
-        if (e > p) {
-            size_t n = (size_t)((p[0] - 0x20) & 0x3f);
-            const uint8_t *q = p + 1;
-            for (size_t got = 0; got < n && !o.full;) {
-                uint8_t c[4] = {0};
-                for (int k = 0; k < 4; k++, q++)
-                    c[k] = q < e ? (uint8_t)((*q - 0x20) & 0x3f) : 0;
-                uint8_t b[3] = {(uint8_t)(c[0] << 2 | c[1] >> 4), (uint8_t)(c[1] << 4 | c[2] >> 2),
-                                (uint8_t)(c[2] << 6 | c[3])};
-                for (int k = 0; k < 3 && got < n; k++, got++)
-                    out_put(&o, b[k]);
-            }
-        }
-        p = next;
+    if (e <= p)
+        return;
+    size_t n = (size_t)((p[0] - 0x20) & 0x3f);
+    const uint8_t *q = p + 1;
+    for (size_t got = 0; got < n && !o->full;) {
+        uint8_t c[4] = {0};
+        for (int k = 0; k < 4; k++, q++)
+            c[k] = q < e ? (uint8_t)((*q - 0x20) & 0x3f) : 0;
+        uint8_t b[3] = {(uint8_t)(c[0] << 2 | c[1] >> 4), (uint8_t)(c[1] << 4 | c[2] >> 2),
+                        (uint8_t)(c[2] << 6 | c[3])};
+        for (int k = 0; k < 3 && got < n; k++, got++)
+            out_put(o, b[k]);
     }
-    emit(ctx, obj, &o, name, name, limit);
-    return p;
 }
 
 /* "=ybegin line=128 size=544 name=clam.exe": the name is the rest of the line. */
@@ -134,26 +120,37 @@ static bool y_begin(const uint8_t *p, const uint8_t *e, char *name, size_t namel
     return false;
 }
 
-static const uint8_t *y_block(struct scan_ctx *ctx, const struct scan_object *obj,
-                              const uint8_t *p, const uint8_t *end, const char *name,
-                              uint64_t budget, const char *limit)
+/* One line of a yEnc block: each byte is stored plus 42, '=' escapes the
+ * next (plus 64 more); "=ypart" lines carry no data. */
+static void y_line(struct out *o, const uint8_t *p, const uint8_t *e)
+{
+    if (e - p >= 6 && memcmp(p, "=ypart", 6) == 0)
+        return;
+    for (const uint8_t *q = p; q < e && !o->full; q++) {
+        uint8_t c = *q;
+        if (c == '=' && q + 1 < e)
+            c = (uint8_t)(*++q - 64);
+        out_put(o, (uint8_t)(c - 42));
+    }
+}
+
+/* One block, from the line after its start to its end marker line, each
+ * line through decode_line: returns where scanning should continue. */
+static const uint8_t *block(struct scan_ctx *ctx, const struct scan_object *obj, const uint8_t *p,
+                            const uint8_t *end, const char *name, uint64_t budget, const char *limit,
+                            const char *end_marker,
+                            void (*decode_line)(struct out *, const uint8_t *, const uint8_t *))
 {
     struct out o = {.max = budget};
+    size_t ml = strlen(end_marker);
     const uint8_t *next = p;
     while (p < end && !o.full) {
         const uint8_t *e = line_end(p, end, &next);
-        if (e - p >= 5 && memcmp(p, "=yend", 5) == 0) {
+        if ((size_t)(e - p) >= ml && memcmp(p, end_marker, ml) == 0) {
             p = next;
             break;
         }
-        if (!(e - p >= 6 && memcmp(p, "=ypart", 6) == 0)) {
-            for (const uint8_t *q = p; q < e && !o.full; q++) {
-                uint8_t c = *q;
-                if (c == '=' && q + 1 < e)
-                    c = (uint8_t)(*++q - 64);
-                out_put(&o, (uint8_t)(c - 42));
-            }
-        }
+        decode_line(&o, p, e);
         p = next;
     }
     emit(ctx, obj, &o, name, name, limit);
@@ -265,9 +262,9 @@ void scan_inline(struct scan_ctx *ctx, const struct scan_object *obj)
         const uint8_t *e = line_end(q, end, &next);
         char name[256];
         if (e - q >= 8 && q[0] == 'b' && uu_begin(q, e, name, sizeof name))
-            q = uu_block(ctx, obj, next, end, name, budget, limit);
+            q = block(ctx, obj, next, end, name, budget, limit, "end", uu_line);
         else if (e - q >= 8 && q[0] == '=' && y_begin(q, e, name, sizeof name))
-            q = y_block(ctx, obj, next, end, name, budget, limit);
+            q = block(ctx, obj, next, end, name, budget, limit, "=yend", y_line);
         else
             q = next;
     }

@@ -244,17 +244,6 @@ static bool grow(void **p, size_t *cap, size_t need, size_t el, size_t max)
     return true;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    if (c >= 'a' && c <= 'f')
-        return c - 'a' + 10;
-    if (c >= 'A' && c <= 'F')
-        return c - 'A' + 10;
-    return -1;
-}
-
 /* A piece of an input line for a message: at most 40 bytes, anything
  * outside printable ASCII as '?', so that a hostile line cannot forge log
  * lines. */
@@ -548,7 +537,7 @@ static void load_hash_line(struct load *ld, const char *s, size_t n)
     }
     uint8_t digest[32];
     for (size_t i = 0; i < fl[0]; i += 2) {
-        int hi = hexval(f[0][i]), lo = hexval(f[0][i + 1]);
+        int hi = util_hexval(f[0][i]), lo = util_hexval(f[0][i + 1]);
         if (hi < 0 || lo < 0) {
             bad_line(ld, "hash has a character that is not a hex digit");
             return;
@@ -621,7 +610,7 @@ static struct sig_el *push_el(struct load *ld)
 /* One hex byte token at s ("4d", "??", "4?", "?d"): value (masked) and mask. */
 static bool parse_hexbyte(const char *s, uint8_t *val, uint8_t *mask)
 {
-    int hi = hexval(s[0]), lo = hexval(s[1]);
+    int hi = util_hexval(s[0]), lo = util_hexval(s[1]);
     if (s[0] == '?' && s[1] == '?') {
         *val = 0, *mask = 0;
     } else if (s[0] == '?' && lo >= 0) {
@@ -861,7 +850,7 @@ static bool parse_hexsig(struct load *ld, const char *s, size_t n)
     }
     for (size_t i = 0; i < n;) {
         char c = s[i];
-        if (hexval(c) >= 0 || c == '?') {
+        if (util_hexval(c) >= 0 || c == '?') {
             if (i + 1 >= n || run->n == sizeof run->val || !parse_hexbyte(s + i, &run->val[run->n], &run->mask[run->n])) {
                 bad_line(ld, "bad hex byte at character %zu", i + 1);
                 return false;

@@ -654,14 +654,6 @@ static int ip4_line(struct emitter *e, char *line, char *err, size_t errcap)
     return 0;
 }
 
-static int hexval(int c)
-{
-    if (c >= '0' && c <= '9')
-        return c - '0';
-    c |= 0x20;
-    return c >= 'a' && c <= 'f' ? c - 'a' + 10 : -1;
-}
-
 static int ip6_line(struct emitter *e, char *line, char *err, size_t errcap)
 {
     bool tset = e->sc->type == T_IP6TSET;
@@ -779,7 +771,7 @@ static int generic_owner(struct emitter *e, const char *name, char *err, size_t 
         for (size_t k = 0; k < labl[n] && num; k++)
             num = lab[n][k] >= '0' && lab[n][k] <= '9';
         digits = digits && num && strtoul(lab[n], NULL, 10) <= 255;
-        nibbles = nibbles && labl[n] == 1 && hexval((unsigned char)lab[n][0]) >= 0;
+        nibbles = nibbles && labl[n] == 1 && util_hexval((unsigned char)lab[n][0]) >= 0;
         n++;
         st = i + 1;
     }
@@ -794,7 +786,7 @@ static int generic_owner(struct emitter *e, const char *name, char *err, size_t 
         uint8_t a[16] = {0};
         for (int k = 0; k < 32; k++) {
             int nib = 31 - k; /* the first label is the last nibble */
-            a[nib / 2] |= (uint8_t)(hexval((unsigned char)lab[k][0]) << (nib % 2 ? 0 : 4));
+            a[nib / 2] |= (uint8_t)(util_hexval((unsigned char)lab[k][0]) << (nib % 2 ? 0 : 4));
         }
         store_entry_from_ip(STORE_FAM_IP6, a, 128, &e->rec.p);
         return 0;

@@ -20,12 +20,7 @@
 #include "dns/wire.h"
 #include "dns/zone.h"
 
-#define FZ_FAIL(...)                                                                               \
-    do {                                                                                           \
-        fprintf(stderr, "fuzz invariant broken: " __VA_ARGS__);                                    \
-        fputc('\n', stderr);                                                                       \
-        abort();                                                                                   \
-    } while (0)
+#include "fuzz_fail.h"
 
 static inline uint16_t fz_u16(const uint8_t *p) { return (uint16_t)(p[0] << 8 | p[1]); }
 

@@ -21,12 +21,7 @@
 
 #include "scan/scan_priv.h"
 
-#define FZ_FAIL(...)                                                                               \
-    do {                                                                                           \
-        fprintf(stderr, "fuzz invariant broken: " __VA_ARGS__);                                    \
-        fputc('\n', stderr);                                                                       \
-        abort();                                                                                   \
-    } while (0)
+#include "fuzz_fail.h"
 
 static const char *expect_where;
 

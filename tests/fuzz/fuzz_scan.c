@@ -22,7 +22,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "fuzz_common.h"
+#include "fuzz_fail.h"
 #include "scan/scan.h"
 
 static struct scan_engine *engine;

@@ -33,12 +33,7 @@
 
 /* A broken promise aborts, which libFuzzer reports as a crash (with the
  * input saved). The scan harness has no use for fuzz_common.h's DNS parts. */
-#define FZ_FAIL(...)                                                                               \
-    do {                                                                                           \
-        fprintf(stderr, "fuzz invariant broken: " __VA_ARGS__);                                    \
-        fputc('\n', stderr);                                                                       \
-        abort();                                                                                   \
-    } while (0)
+#include "fuzz_fail.h"
 
 static const char eicar[] = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*";
 static uint8_t pe[0x800], zeros[4096], noise[4096];

@@ -22,12 +22,7 @@
 #include "scan/scan_priv.h"
 #include "scan/zipx.h"
 
-#define FZ_FAIL(...)                                                                               \
-    do {                                                                                           \
-        fprintf(stderr, "fuzz invariant broken: " __VA_ARGS__);                                    \
-        fputc('\n', stderr);                                                                       \
-        abort();                                                                                   \
-    } while (0)
+#include "fuzz_fail.h"
 
 enum { BUDGET = 1 << 20 };
 
