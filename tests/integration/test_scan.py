@@ -7,13 +7,16 @@ malformed MIME, and the command line's contract (output, JSON, exit status).
 
 import base64
 import binascii
+import bz2
 import email.message
 import gzip
 import hashlib
 import io
 import json
+import lzma
 import os
 import struct
+import tarfile
 import shutil
 import subprocess
 import tempfile
@@ -119,6 +122,15 @@ def zipped(members):
     return buf.getvalue()
 
 
+def tarred_xz(name, data):
+    buf = io.BytesIO()
+    with tarfile.open(fileobj=buf, mode="w:xz") as t:
+        info = tarfile.TarInfo(name)
+        info.size = len(data)
+        t.addfile(info, io.BytesIO(data))
+    return buf.getvalue()
+
+
 # ---- clamav-testfiles, against clamscan ----
 
 def clamscan_names(sigs_dir):
@@ -155,13 +167,17 @@ def test_differential_clamscan(sigs):
 
 def test_eicar_in_worm_containers(sigs, work):
     """EICAR as a worm would carry it: bare, zipped, zipped twice, gzipped,
-    in a mail attachment, a zip in a mail, base64 and uuencoded."""
+    xz and bzip2 compressed, in a .tar.xz, in a mail attachment, a zip in a
+    mail, base64 and uuencoded."""
     z = zipped([("readme.txt", b"hello"), ("eicar.com", EICAR)])
     cases = {
         "eicar.com": EICAR,
         "eicar.zip": z,
         "double.zip": zipped([("inner.zip", z)]),
         "eicar.gz": gzip.compress(EICAR),
+        "eicar.xz": lzma.compress(EICAR),
+        "eicar.bz2": bz2.compress(EICAR),
+        "eicar.tar.xz": tarred_xz("eicar.com", EICAR),
         "attach.eml": mail(attachments=[("eicar.com", EICAR, "application/octet-stream")]),
         "zipmail.eml": mail(attachments=[("doc.zip", z, "application/zip")]),
     }
