@@ -21,7 +21,7 @@ static const char *const type_names[SCAN_TYPE_COUNT] = {
     [SCAN_TYPE_ARJ] = "arj",        [SCAN_TYPE_ISO9660] = "iso9660", [SCAN_TYPE_TNEF] = "tnef",
     [SCAN_TYPE_CHM] = "chm",        [SCAN_TYPE_SZDD] = "szdd",     [SCAN_TYPE_RTF] = "rtf",
     [SCAN_TYPE_BINHEX] = "binhex",  [SCAN_TYPE_OLE2] = "ole2",     [SCAN_TYPE_PDF] = "pdf",
-    [SCAN_TYPE_GRAPHICS] = "graphics",
+    [SCAN_TYPE_GRAPHICS] = "graphics", [SCAN_TYPE_SIS] = "sis",
 };
 
 const char *scan_type_name(enum scan_type t)
@@ -36,7 +36,7 @@ bool scan_type_is_container(enum scan_type t)
     case SCAN_TYPE_GZIP: case SCAN_TYPE_BZIP2: case SCAN_TYPE_XZ: case SCAN_TYPE_CAB:
     case SCAN_TYPE_TAR: case SCAN_TYPE_CPIO: case SCAN_TYPE_LHA: case SCAN_TYPE_ARJ:
     case SCAN_TYPE_ISO9660: case SCAN_TYPE_TNEF: case SCAN_TYPE_CHM: case SCAN_TYPE_SZDD:
-    case SCAN_TYPE_RTF: case SCAN_TYPE_BINHEX: case SCAN_TYPE_OLE2:
+    case SCAN_TYPE_RTF: case SCAN_TYPE_BINHEX: case SCAN_TYPE_OLE2: case SCAN_TYPE_SIS:
         return true;
     default:
         return false;
@@ -184,6 +184,10 @@ enum scan_type scan_type_detect(const uint8_t *d, size_t len)
         return SCAN_TYPE_TNEF;
     if (has_prefix(d, len, "\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1", 8))
         return SCAN_TYPE_OLE2;
+    /* SIS: UID1 is the application's, anything; UID2 and UID3 at 4 and 8
+     * are fixed. Before the two-byte magics below, which UID1 may match. */
+    if (scan_sis_magic(d, len))
+        return SCAN_TYPE_SIS;
     if (has_prefix(d, len, "\x60\xea", 2))
         return SCAN_TYPE_ARJ;
     if (len >= 7 && d[2] == '-' && d[3] == 'l' && (d[4] == 'h' || d[4] == 'z') && d[6] == '-')

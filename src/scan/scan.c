@@ -373,6 +373,9 @@ void scan_object(struct scan_ctx *ctx, struct scan_object *obj)
         case SCAN_TYPE_ARJ:
             scan_arj(ctx, obj);
             break;
+        case SCAN_TYPE_SIS:
+            scan_sis(ctx, obj);
+            break;
         case SCAN_TYPE_PDF:
             scan_pdf(ctx, obj);
             break;

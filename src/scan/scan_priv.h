@@ -49,6 +49,7 @@ enum scan_type {
     SCAN_TYPE_OLE2,
     SCAN_TYPE_PDF,
     SCAN_TYPE_GRAPHICS,    /* GIF, JPEG, PNG, BMP, ICO */
+    SCAN_TYPE_SIS,         /* Symbian installation file (pre-Symbian 9) */
     SCAN_TYPE_COUNT
 };
 
@@ -179,6 +180,18 @@ void scan_zip_legacy(struct scan_ctx *ctx, const struct scan_object *obj);
 /// Headers must pass their CRC; the walk stops at the first that does not.
 /// A garbled (encrypted) file is Heuristics.Encrypted.ARJ.
 void scan_arj(struct scan_ctx *ctx, const struct scan_object *obj);
+
+/// True when data starts with a Symbian SIS header (sis.c): UID3
+/// 0x10000419 at offset 8 and UID2 0x1000006D (EPOC releases 3 to 5) or
+/// 0x10003A12 (release 6) at offset 4. Reads at most 16 bytes.
+bool scan_sis_magic(const uint8_t *data, size_t len);
+
+/// Symbian SIS installation files before Symbian 9 (sis.c): every file
+/// of the package, each inflated (unless stored) up to scan_child_budget()
+/// (the limit is reported, what decoded is scanned) and a child named by
+/// its destination (or source) name. The walk of the file records stops
+/// at the first it cannot read.
+void scan_sis(struct scan_ctx *ctx, const struct scan_object *obj);
 
 /* ---- heuristics (heur.c) ---- */
 
