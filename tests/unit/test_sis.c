@@ -1,0 +1,409 @@
+/* Unit tests: the Symbian SIS reader (src/scan/sis.c) and its detection
+ * (src/scan/filetype.c).
+ *
+ * The engine's helpers (scan_child, scan_found, ...) are test doubles that
+ * record what the reader hands on, so the reader is tested alone. The
+ * real-world file is ClamAV's clam.sis (Debian's clamav-testfiles), an EPOC
+ * release 6 package holding clam.exe, a harmless 544-byte test executable;
+ * the release 5 cases are built here. */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <cmocka.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <zlib.h>
+
+#include "scan/scan_priv.h"
+
+#define TESTFILES "/usr/share/clamav-testfiles/"
+
+/* ---- test doubles of the engine's helpers ---- */
+
+enum { MAX_KIDS = 16, MAX_FINDS = 16 };
+
+struct kid {
+    char label[SCAN_LABEL_MAX];
+    uint8_t *data;
+    size_t len;
+};
+
+static struct {
+    struct kid kids[MAX_KIDS];
+    unsigned nkids;
+    char finds[MAX_FINDS][96];
+    unsigned nfinds;
+    uint64_t budget;          /* what scan_child_budget() answers */
+    uint64_t taken, take_max; /* scan_take() */
+    bool stop;                /* scan_should_stop() */
+} T;
+
+static void reset(void)
+{
+    for (unsigned i = 0; i < T.nkids; i++)
+        free(T.kids[i].data);
+    memset(&T, 0, sizeof T);
+    T.budget = 1u << 20;
+    T.take_max = UINT64_MAX;
+}
+
+void scan_child(struct scan_ctx *ctx, const struct scan_object *parent, const char *label,
+                const uint8_t *data, size_t len, const char *name, const char *declared)
+{
+    (void)ctx, (void)parent, (void)name, (void)declared;
+    assert_non_null(data);
+    assert_true(len <= T.budget);
+    if (T.nkids >= MAX_KIDS)
+        return;
+    struct kid *k = &T.kids[T.nkids++];
+    snprintf(k->label, sizeof k->label, "%s", label ? label : "");
+    k->data = malloc(len ? len : 1);
+    assert_non_null(k->data);
+    memcpy(k->data, data, len);
+    k->len = len;
+}
+
+void scan_found(struct scan_ctx *ctx, enum scan_verdict level, const char *name, const char *where)
+{
+    (void)ctx, (void)level, (void)where;
+    if (T.nfinds < MAX_FINDS)
+        snprintf(T.finds[T.nfinds++], sizeof T.finds[0], "%s", name);
+}
+
+void scan_limit(struct scan_ctx *ctx, const char *limit, const char *where)
+{
+    char name[96];
+    snprintf(name, sizeof name, "Heuristics.Limits.Exceeded.%s", limit);
+    scan_found(ctx, SCAN_SUSPICIOUS, name, where);
+}
+
+bool scan_take(struct scan_ctx *ctx, const struct scan_object *at, uint64_t n)
+{
+    (void)ctx, (void)at;
+    if (T.taken + n > T.take_max) {
+        T.stop = true;
+        return false;
+    }
+    T.taken += n;
+    return true;
+}
+
+bool scan_should_stop(struct scan_ctx *ctx, const char *where)
+{
+    (void)ctx, (void)where;
+    return T.stop;
+}
+
+uint64_t scan_child_budget(const struct scan_ctx *ctx, const struct scan_object *parent,
+                           const char **limit_name)
+{
+    (void)ctx, (void)parent;
+    *limit_name = "MaxFileSize";
+    return T.budget;
+}
+
+/* archive.c's label maker stands in as a plain copy with '?' for anything
+ * not printable ASCII: enough to see which name the reader chose. */
+size_t scan_member_label(char *out, size_t cap, const char *name, size_t len, const char *fallback)
+{
+    size_t n = 0;
+    for (size_t i = 0; i < len && n + 1 < cap; i++)
+        out[n++] = (unsigned char)name[i] >= 0x20 && (unsigned char)name[i] < 0x7f ? name[i] : '?';
+    out[n] = 0;
+    if (n == 0 && fallback)
+        n = (size_t)snprintf(out, cap, "%s", fallback);
+    return n;
+}
+
+static bool found(const char *name)
+{
+    for (unsigned i = 0; i < T.nfinds; i++)
+        if (strcmp(T.finds[i], name) == 0)
+            return true;
+    return false;
+}
+
+/* ---- helpers ---- */
+
+static uint8_t *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        fail_msg("%s: cannot open (install clamav-testfiles: make deps)", path);
+    uint8_t *buf = malloc(1 << 20);
+    assert_non_null(buf);
+    *len = fread(buf, 1, 1 << 20, f);
+    fclose(f);
+    return buf;
+}
+
+static uint8_t *clam_exe(size_t *len)
+{
+    uint8_t *p = slurp(TESTFILES "clam.exe", len);
+    assert_int_equal(*len, 544);
+    return p;
+}
+
+/* Runs the reader on an exact-size heap copy, so that AddressSanitizer
+ * catches a read one byte past the end. */
+static void run(const uint8_t *data, size_t len)
+{
+    uint8_t *copy = malloc(len ? len : 1);
+    assert_non_null(copy);
+    if (len)
+        memcpy(copy, data, len);
+    struct scan_ctx ctx = {0};
+    struct scan_object obj = {.data = copy, .len = len, .name = "t", .where = "", .depth = 0};
+    scan_sis(&ctx, &obj);
+    free(copy);
+}
+
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void put32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8), p[2] = (uint8_t)(v >> 16), p[3] = (uint8_t)(v >> 24);
+}
+
+static void put16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v, p[1] = (uint8_t)(v >> 8); }
+
+/* ---- the test file ---- */
+
+static void test_file_yields_clam_exe(void **state)
+{
+    (void)state;
+    size_t elen, slen;
+    uint8_t *exe = clam_exe(&elen);
+    uint8_t *sis = slurp(TESTFILES "clam.sis", &slen);
+    assert_int_equal(scan_type_detect(sis, slen), SCAN_TYPE_SIS);
+    assert_string_equal(scan_type_name(SCAN_TYPE_SIS), "sis");
+    assert_true(scan_type_is_container(SCAN_TYPE_SIS));
+    reset();
+    run(sis, slen);
+    assert_int_equal(T.nkids, 1);
+    assert_string_equal(T.kids[0].label, "!:\\clam.exe");
+    assert_int_equal(T.kids[0].len, elen);
+    assert_memory_equal(T.kids[0].data, exe, elen);
+    assert_int_equal(T.nfinds, 0);
+    assert_int_equal(T.taken, elen);
+
+    /* UID3 or UID2 changed: not a SIS file, and the reader refuses it. */
+    sis[8] ^= 1;
+    assert_int_not_equal(scan_type_detect(sis, slen), SCAN_TYPE_SIS);
+    reset();
+    run(sis, slen);
+    assert_int_equal(T.nkids, 0);
+    sis[8] ^= 1;
+    sis[4] ^= 1;
+    assert_int_not_equal(scan_type_detect(sis, slen), SCAN_TYPE_SIS);
+    sis[4] ^= 1;
+    reset();
+    free(sis);
+    free(exe);
+}
+
+static void budget_and_limits(void **state)
+{
+    (void)state;
+    size_t elen, slen;
+    uint8_t *exe = clam_exe(&elen);
+    uint8_t *sis = slurp(TESTFILES "clam.sis", &slen);
+
+    /* A small budget: the file is cut there, scanned, and the limit named. */
+    reset();
+    T.budget = 100;
+    run(sis, slen);
+    assert_int_equal(T.nkids, 1);
+    assert_int_equal(T.kids[0].len, 100);
+    assert_memory_equal(T.kids[0].data, exe, 100);
+    assert_true(found("Heuristics.Limits.Exceeded.MaxFileSize"));
+
+    /* MaxScanSize used up: nothing is handed on. */
+    reset();
+    T.take_max = 10;
+    run(sis, slen);
+    assert_int_equal(T.nkids, 0);
+
+    /* The scan is stopping: nothing either. */
+    reset();
+    T.stop = true;
+    run(sis, slen);
+    assert_int_equal(T.nkids, 0);
+    reset();
+    free(sis);
+    free(exe);
+}
+
+/* ---- release 5 packages built here ---- */
+
+/* An EPOC release 5 package, 8-bit names, two languages, data stored (no
+ * compression) or zlib: an options record, an if/endif around a file
+ * record with a version per language, and a null file (length 0). */
+static size_t build_er5(uint8_t *out, size_t cap, bool stored, const uint8_t *a, size_t alen,
+                        const uint8_t *b, size_t blen)
+{
+    memset(out, 0, cap);
+    put32(out + 0, 0x10001234);
+    put32(out + 4, 0x1000006D);
+    put32(out + 8, 0x10000419);
+    put16(out + 18, 2);                    /* languages */
+    put16(out + 20, 5);                    /* records */
+    put16(out + 36, stored ? 0x0008 : 0);  /* options: 8-bit names */
+    size_t rec = 68, p = rec;
+    put32(out + 52, (uint32_t)rec);
+    /* options: one option, a string per language, 16 selection bytes */
+    put32(out + p, 2), put32(out + p + 4, 1), p += 8 + 2 * 8 + 16;
+    /* if, with a 6-byte expression */
+    put32(out + p, 3), put32(out + p + 4, 6), p += 8 + 6;
+    /* file record, two languages: fixed fields, lengths, pointers */
+    size_t frec = p;
+    put32(out + p, 1), p += 4 + 4 * 6 + 2 * 4 + 2 * 4;
+    /* a null file */
+    size_t nrec = p;
+    put32(out + p, 0), p += 4 + 4 * 6 + 4 + 4;
+    put32(out + p, 6), p += 4; /* endif */
+
+    const char *src = "c:\\src\\a.bin";
+    memcpy(out + p, src, strlen(src));
+    put32(out + frec + 12, (uint32_t)strlen(src)), put32(out + frec + 16, (uint32_t)p);
+    p += strlen(src);
+    put32(out + nrec + 12, 0), put32(out + nrec + 20, 0); /* no names at all */
+
+    const uint8_t *files[2] = {a, b};
+    size_t lens[2] = {alen, blen};
+    for (unsigned i = 0; i < 2; i++) {
+        size_t n = lens[i];
+        if (stored) {
+            assert_true(p + n <= cap);
+            memcpy(out + p, files[i], n);
+        } else {
+            uLongf zn = (uLongf)(cap - p);
+            assert_int_equal(compress(out + p, &zn, files[i], n), Z_OK);
+            n = zn;
+        }
+        put32(out + frec + 28 + 4 * i, (uint32_t)n);
+        put32(out + frec + 36 + 4 * i, (uint32_t)p);
+        p += n;
+    }
+    return p;
+}
+
+static void release5_packages(void **state)
+{
+    (void)state;
+    uint8_t a[3000], b[700];
+    for (size_t i = 0; i < sizeof a; i++)
+        a[i] = (uint8_t)(i * 7);
+    memset(b, 'B', sizeof b);
+    uint8_t *sis = malloc(16384);
+    assert_non_null(sis);
+    for (int stored = 0; stored < 2; stored++) {
+        size_t n = build_er5(sis, 16384, stored, a, sizeof a, b, sizeof b);
+        assert_int_equal(scan_type_detect(sis, n), SCAN_TYPE_SIS);
+        reset();
+        run(sis, n);
+        assert_int_equal(T.nkids, 2);
+        assert_string_equal(T.kids[0].label, "c:\\src\\a.bin"); /* no destination: the source */
+        assert_string_equal(T.kids[1].label, "c:\\src\\a.bin");
+        assert_int_equal(T.kids[0].len, sizeof a);
+        assert_memory_equal(T.kids[0].data, a, sizeof a);
+        assert_int_equal(T.kids[1].len, sizeof b);
+        assert_memory_equal(T.kids[1].data, b, sizeof b);
+
+        /* Stored data is cut at the budget too. */
+        reset();
+        T.budget = 1000;
+        run(sis, n);
+        assert_int_equal(T.nkids, 2);
+        assert_int_equal(T.kids[0].len, 1000);
+        assert_int_equal(T.kids[1].len, sizeof b);
+        assert_true(found("Heuristics.Limits.Exceeded.MaxFileSize"));
+
+        /* An unknown record kind ends the walk: the options record made 7. */
+        put32(sis + 68, 7);
+        reset();
+        run(sis, n);
+        assert_int_equal(T.nkids, 0);
+    }
+    reset();
+    free(sis);
+}
+
+/* ---- damage ---- */
+
+/* Every truncation: the walk ends, hands on at most the file, and what it
+ * hands on is a prefix of clam.exe. */
+static void truncated(void **state)
+{
+    (void)state;
+    size_t elen, slen;
+    uint8_t *exe = clam_exe(&elen);
+    uint8_t *sis = slurp(TESTFILES "clam.sis", &slen);
+    for (size_t cut = 0; cut < slen; cut++) {
+        reset();
+        run(sis, cut);
+        assert_true(T.nkids <= 1);
+        if (T.nkids && T.kids[0].len <= elen)
+            assert_memory_equal(T.kids[0].data, exe, T.kids[0].len);
+    }
+    reset();
+    free(sis);
+    free(exe);
+}
+
+/* Every single-byte corruption, each with several values: the walk ends
+ * quickly, never passes the budget (the scan_child double checks), never
+ * reads outside the object (AddressSanitizer). */
+static void corrupted(void **state)
+{
+    (void)state;
+    static const uint8_t xors[] = {0xff, 0x01, 0x02, 0x04, 0x08, 0x10, 0x20, 0x40, 0x80, 0x55};
+    size_t slen;
+    uint8_t *sis = slurp(TESTFILES "clam.sis", &slen);
+    double slowest = 0;
+    unsigned runs = 0;
+    for (size_t at = 0; at < slen; at++) {
+        for (unsigned x = 0; x <= sizeof xors; x++) {
+            uint8_t keep = sis[at];
+            sis[at] = x < sizeof xors ? keep ^ xors[x] : 0; /* last: zeroed */
+            if (sis[at] == keep)
+                continue;
+            for (int small = 0; small < 2; small++) {
+                reset();
+                T.budget = small ? 64 : 1u << 20;
+                double t0 = now_s();
+                run(sis, slen);
+                double dt = now_s() - t0;
+                slowest = dt > slowest ? dt : slowest;
+                runs++;
+                assert_true(T.nkids <= MAX_KIDS);
+            }
+            sis[at] = keep;
+        }
+    }
+    reset();
+    free(sis);
+    assert_true(runs > 5000);
+    assert_true(slowest < 1.0);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_file_yields_clam_exe),
+        cmocka_unit_test(budget_and_limits),
+        cmocka_unit_test(release5_packages),
+        cmocka_unit_test(truncated),
+        cmocka_unit_test(corrupted),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
