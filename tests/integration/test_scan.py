@@ -45,7 +45,7 @@ PY_EMAIL_DATA = "/usr/lib/python3.11/test/test_email/data"
 NOT_UNPACKED = {
     "clam-aspack.exe", "clam-fsg.exe", "clam-mew.exe", "clam-nsis.exe", "clam-pespin.exe",
     "clam-petite.exe", "clam-upack.exe", "clam-upx.exe", "clam-wwpack.exe", "clam-yc.exe",
-    "clam.ea05.exe", "clam.ea06.exe", "clam.sis", "clam_IScab_ext.exe", "clam_IScab_int.exe",
+    "clam.ea05.exe", "clam.ea06.exe", "clam_IScab_ext.exe", "clam_IScab_int.exe",
     "clam_ISmsi_ext.exe",
     "clam_ISmsi_int.exe",
 }
