@@ -15,7 +15,7 @@ FUZZ_SECONDS ?= 60
 DEPS       := gcc meson ninja-build pkg-config libcmocka-dev zlib1g-dev libssl-dev libsqlite3-dev \
               python3-pytest python3-dnspython python3-prometheus-client dnsutils rbldnsd \
               clang libclang-rt-14-dev nsd knot \
-              libgmime-3.0-dev libarchive-dev libhyperscan-dev libmspack-dev \
+              libgmime-3.0-dev libarchive-dev libhyperscan-dev libmspack-dev liblzma-dev \
               clamav clamav-testfiles spamassassin libpython3.11-testsuite
 BENCH_DEPS := nsd knot dnsperf util-linux procps clamav-daemon
 

@@ -381,6 +381,8 @@ void scan_object(struct scan_ctx *ctx, struct scan_object *obj)
             break;
         case SCAN_TYPE_PE:
             scan_sfx(ctx, obj);
+            if (!scan_should_stop(ctx, obj->where))
+                scan_nsis(ctx, obj);
             break;
         case SCAN_TYPE_ZIP:
             /* libarchive reads what it can; the methods it cannot

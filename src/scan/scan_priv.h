@@ -193,6 +193,14 @@ bool scan_sis_magic(const uint8_t *data, size_t len);
 /// at the first it cannot read.
 void scan_sis(struct scan_ctx *ctx, const struct scan_object *obj);
 
+/// The data of an NSIS installer (nsis.c), a PE whose first header
+/// (0xDEADBEEF "NullsoftInst") sits at a 512-byte boundary after the stub:
+/// solid or per-block, deflate or LZMA (bzip2 is not read). Each file's
+/// data block is a child "nsis-N", decoded up to scan_child_budget() (the
+/// limit is reported, what decoded is scanned). Costs a walk of the file
+/// in 512-byte steps when there is no such header.
+void scan_nsis(struct scan_ctx *ctx, const struct scan_object *obj);
+
 /* ---- heuristics (heur.c) ---- */
 
 /// Heuristics on one object: executable content or name, double extension,
