@@ -139,7 +139,11 @@ static uint8_t *sis_inflate(const uint8_t *in, size_t len, uint64_t max, uint32_
     z_stream z = {0};
     if (inflateInit(&z) != Z_OK)
         return NULL;
+    /* Deflate expands at most about 1032 to 1: a larger declared size is
+     * a lie, and is not allowed to make a large allocation. */
     size_t cap = hint ? hint : 65536;
+    if (cap / 1032 > len)
+        cap = len * 1032;
     if (cap < 4096)
         cap = 4096;
     if (cap > max)
