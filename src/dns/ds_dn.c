@@ -20,6 +20,7 @@
 #include "dataset.h"
 #include "nametab.h"
 #include "prefixmap.h"
+#include "common/rbltext.h"
 
 /* "example.com" or "@" -> relative wire name without the root byte. */
 static int rel_name(struct dataset *ds, const char *text, size_t len, const uint8_t **out, size_t *outlen)
@@ -248,27 +249,13 @@ struct generic_priv {
     uint32_t n, cap;
 };
 
-static char *word(char **s)
-{
-    char *p = ds_skip_ws(*s);
-    if (!*p)
-        return NULL;
-    char *w = p;
-    while (*p && *p != ' ' && *p != '\t')
-        p++;
-    if (*p)
-        *p++ = '\0';
-    *s = p;
-    return w;
-}
-
 static int generic_line(struct dataset *ds, char *line, size_t len)
 {
     (void)len;
     struct generic_priv *p = ds->priv;
     char *s = line;
-    char *owner = word(&s);
-    char *w = word(&s);
+    char *owner = rbl_next_word(&s);
+    char *w = rbl_next_word(&s);
     if (!owner || !w)
         return ds_error(ds, "expected \"name [ttl] type data\"");
     uint32_t ttl = ds->ttl;
@@ -276,12 +263,12 @@ static int generic_line(struct dataset *ds, char *line, size_t len)
         if (util_parse_duration(w, strlen(w), &ttl) < 0)
             return ds_error(ds, "invalid TTL \"%s\"", w);
         ttl = ds_clamp_ttl(ds, ttl);
-        w = word(&s);
+        w = rbl_next_word(&s);
         if (!w)
             return ds_error(ds, "missing record type");
     }
     if (strcasecmp(w, "IN") == 0) { /* an optional class before the type */
-        w = word(&s);
+        w = rbl_next_word(&s);
         if (!w)
             return ds_error(ds, "missing record type");
     }
@@ -313,8 +300,8 @@ static int generic_line(struct dataset *ds, char *line, size_t len)
         rdlen = l + 1;
     } else if (strcasecmp(w, "MX") == 0) {
         type = DNS_T_MX;
-        char *pref = word(&s);
-        char *host = word(&s);
+        char *pref = rbl_next_word(&s);
+        char *host = rbl_next_word(&s);
         uint64_t pv;
         if (!pref || !host || util_parse_uint(pref, strlen(pref), 65535, &pv) < 0)
             return ds_error(ds, "expected \"MX preference host\"");
