@@ -123,18 +123,16 @@ static enum zipx_status out_status(const struct zipx_out *out)
 
 /* ---- methods 1..3 ---- */
 
-/* The lengths of the small codes (the code for c-lengths, and the distance
- * classes): nbit bits give how many are sent (0: one symbol, of nbit bits,
- * coded in no bits at all). Each length is 3 bits; 7 continues in unary
- * (each further 1 bit adds one, a 0 ends it). After the special-th length
- * 2 bits give a run of zero lengths. */
-static enum zipx_status arj_small_code(struct msb_reader *r, struct zipx_code *code, unsigned nn,
-                                       unsigned nbit, unsigned special)
+/* Every code table starts the same way: nbit bits give how many lengths
+ * follow (*n, at most nn); 0 means the code has one symbol, given in the
+ * next nbit bits, which is then set as code's only symbol (*n stays 0). */
+static enum zipx_status arj_code_count(struct msb_reader *r, struct zipx_code *code, unsigned nn,
+                                       unsigned nbit, unsigned *n)
 {
-    unsigned n = msb_bits(r, nbit);
+    *n = msb_bits(r, nbit);
     if (r->over)
         return ZIPX_ETRUNC;
-    if (n == 0) {
+    if (*n == 0) {
         unsigned only = msb_bits(r, nbit);
         if (r->over)
             return ZIPX_ETRUNC;
@@ -143,8 +141,21 @@ static enum zipx_status arj_small_code(struct msb_reader *r, struct zipx_code *c
         zipx_code_single(code, only, false);
         return ZIPX_OK;
     }
-    if (n > nn)
-        return ZIPX_EDATA;
+    return *n > nn ? ZIPX_EDATA : ZIPX_OK;
+}
+
+/* The lengths of the small codes (the code for c-lengths, and the distance
+ * classes): nbit bits give how many are sent (0: one symbol, of nbit bits,
+ * coded in no bits at all). Each length is 3 bits; 7 continues in unary
+ * (each further 1 bit adds one, a 0 ends it). After the special-th length
+ * 2 bits give a run of zero lengths. */
+static enum zipx_status arj_small_code(struct msb_reader *r, struct zipx_code *code, unsigned nn,
+                                       unsigned nbit, unsigned special)
+{
+    unsigned n;
+    enum zipx_status st = arj_code_count(r, code, nn, nbit, &n);
+    if (st != ZIPX_OK || n == 0)
+        return st;
     uint8_t lens[ARJ_NT] = {0};
     unsigned i = 0;
     while (i < n) {
@@ -175,20 +186,10 @@ static enum zipx_status arj_small_code(struct msb_reader *r, struct zipx_code *c
 static enum zipx_status arj_c_code(struct msb_reader *r, const struct zipx_code *t,
                                    struct zipx_code *code)
 {
-    unsigned n = msb_bits(r, ARJ_CBIT);
-    if (r->over)
-        return ZIPX_ETRUNC;
-    if (n == 0) {
-        unsigned only = msb_bits(r, ARJ_CBIT);
-        if (r->over)
-            return ZIPX_ETRUNC;
-        if (only >= ARJ_NC)
-            return ZIPX_EDATA;
-        zipx_code_single(code, only, false);
-        return ZIPX_OK;
-    }
-    if (n > ARJ_NC)
-        return ZIPX_EDATA;
+    unsigned n;
+    enum zipx_status st = arj_code_count(r, code, ARJ_NC, ARJ_CBIT, &n);
+    if (st != ZIPX_OK || n == 0)
+        return st;
     uint8_t lens[ARJ_NC] = {0};
     unsigned i = 0;
     while (i < n) {

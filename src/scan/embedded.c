@@ -19,66 +19,15 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
-
 #include "scan/scan_priv.h"
 
 enum { MAX_STREAMS = 1000, MAX_SFX = 8 };
 
-/* Inflates a FlateDecode stream (zlib format, or raw deflate from broken
- * writers) into at most max bytes. Returns the bytes (caller frees) and
- * their count; *full when max stopped it. NULL when nothing decoded. */
+/* A FlateDecode stream is a zlib stream; broken writers emit raw deflate. */
 static uint8_t *inflate_stream(const uint8_t *in, size_t len, uint64_t max, size_t *outlen, bool *full)
 {
-    *outlen = 0;
-    *full = false;
-    for (int attempt = 0; attempt < 2; attempt++) {
-        z_stream z = {0};
-        if (inflateInit2(&z, attempt == 0 ? 15 : -15) != Z_OK)
-            return NULL;
-        size_t cap = len * 4 < 65536 ? 65536 : len * 4;
-        if (cap > max)
-            cap = (size_t)max;
-        uint8_t *out = cap ? malloc(cap) : NULL;
-        if (!out) {
-            inflateEnd(&z);
-            return NULL;
-        }
-        z.next_in = (Bytef *)in;
-        z.avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
-        size_t have = 0;
-        int rc = Z_OK;
-        while (rc == Z_OK) {
-            if (have == cap) {
-                if (cap >= max) {
-                    *full = true;
-                    break;
-                }
-                size_t ncap = cap * 2 > max ? (size_t)max : cap * 2;
-                uint8_t *g = realloc(out, ncap);
-                if (!g)
-                    break;
-                out = g;
-                cap = ncap;
-            }
-            z.next_out = out + have;
-            z.avail_out = (uInt)(cap - have > UINT32_MAX ? UINT32_MAX : cap - have);
-            uInt before = z.avail_out;
-            rc = inflate(&z, Z_NO_FLUSH);
-            have += before - z.avail_out;
-            if (rc == Z_BUF_ERROR && z.avail_out != 0)
-                break; /* input ended early: keep what decoded */
-            if (rc == Z_BUF_ERROR)
-                rc = Z_OK;
-        }
-        inflateEnd(&z);
-        if (have > 0) {
-            *outlen = have;
-            return out;
-        }
-        free(out);
-    }
-    return NULL;
+    uint8_t *out = scan_inflate(in, len, 15, max, 0, outlen, full);
+    return out ? out : scan_inflate(in, len, -15, max, 0, outlen, full);
 }
 
 static const uint8_t *find(const uint8_t *p, const uint8_t *end, const char *s, size_t n)

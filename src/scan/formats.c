@@ -17,7 +17,7 @@
  *
  * Everything read here is hostile. Every length field is checked against
  * the bytes that are really there (struct rbuf); every decoder writes into
- * a struct obuf that never grows past scan_child_budget(); every loop
+ * a struct scan_out that never grows past scan_child_budget(); every loop
  * consumes input on each turn, so none can spin. What a reader finds goes
  * to scan_child(), after its bytes are accounted with scan_take().
  *
@@ -48,7 +48,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
-#include <zlib.h>
 
 #include "common/buf.h"
 #include "scan/scan_priv.h"
@@ -72,81 +71,6 @@ static uint32_t rd_le32(struct rbuf *b)
              : 0;
 }
 
-/*
- * A decoder's output: grows by doubling, never past budget. A write that
- * would pass the budget stores what fits and sets `over`; later writes are
- * refused, so a decoder can keep consuming input without checking.
- */
-struct obuf {
-    uint8_t *data;
-    size_t len, cap;
-    size_t budget;
-    const char *limit;     /* the limit the budget stands for */
-    bool over;             /* the output would have passed the budget */
-    bool nomem;
-};
-
-static void obuf_init(struct obuf *o, struct scan_ctx *ctx, const struct scan_object *obj)
-{
-    memset(o, 0, sizeof *o);
-    uint64_t b = scan_child_budget(ctx, obj, &o->limit);
-    o->budget = b > SIZE_MAX / 2 ? SIZE_MAX / 2 : (size_t)b;
-    if (!o->limit)
-        o->limit = "MaxFileSize";
-}
-
-static bool obuf_put(struct obuf *o, const void *p, size_t n)
-{
-    if (o->over || o->nomem)
-        return false;
-    if (n > o->budget - o->len) {
-        n = o->budget - o->len;
-        o->over = true;
-    }
-    if (o->len + n > o->cap) {
-        size_t ncap = o->cap ? o->cap : 4096;
-        while (ncap < o->len + n)
-            ncap *= 2;
-        if (ncap > o->budget)
-            ncap = o->budget;
-        uint8_t *nd = realloc(o->data, ncap);
-        if (!nd) {
-            o->nomem = true;
-            return false;
-        }
-        o->data = nd;
-        o->cap = ncap;
-    }
-    if (n)
-        memcpy(o->data + o->len, p, n);
-    o->len += n;
-    return !o->over;
-}
-
-static bool obuf_byte(struct obuf *o, uint8_t c)
-{
-    if (o->len < o->cap && !o->nomem) { /* the common case, without the call */
-        o->data[o->len++] = c;      /* cap <= budget: still within it */
-        return true;
-    }
-    return obuf_put(o, &c, 1);
-}
-
-static void obuf_free(struct obuf *o)
-{
-    free(o->data);
-    o->data = NULL;
-    o->len = o->cap = 0;
-}
-
-/// Reports what cutting or failing an output means, once per output.
-static void obuf_report(struct scan_ctx *ctx, const struct scan_object *obj, const struct obuf *o)
-{
-    if (o->over)
-        scan_limit(ctx, o->limit, obj->where);
-    if (o->nomem)
-        scan_found(ctx, SCAN_ERROR, "Rampart.Error.OutOfMemory", obj->where);
-}
 
 /*
  * Hands one member on: its bytes are accounted first (MaxScanSize), then
@@ -540,7 +464,7 @@ _Static_assert(sizeof lzfu_preamble - 1 == 207, "MS-OXRTFCP preamble is 207 byte
 #define LZFU_COMPRESSED 0x75465a4cu   /* "LZFu" */
 #define LZFU_UNCOMPRESSED 0x414c454du /* "MELA" */
 
-static void lzfu_decode(struct rbuf *in, uint32_t raw_size, struct obuf *out)
+static void lzfu_decode(struct rbuf *in, uint32_t raw_size, struct scan_out *out)
 {
     uint8_t ring[4096];
     memcpy(ring, lzfu_preamble, 207);
@@ -553,7 +477,7 @@ static void lzfu_decode(struct rbuf *in, uint32_t raw_size, struct obuf *out)
                 uint8_t c = rbuf_u8(in);
                 ring[wpos] = c;
                 wpos = (wpos + 1) & 4095;
-                obuf_byte(out, c);
+                scan_out_byte(out, c);
                 continue;
             }
             uint16_t ref = rbuf_u16(in); /* big-endian */
@@ -567,7 +491,7 @@ static void lzfu_decode(struct rbuf *in, uint32_t raw_size, struct obuf *out)
                 off = (off + 1) & 4095;
                 ring[wpos] = c;
                 wpos = (wpos + 1) & 4095;
-                obuf_byte(out, c);
+                scan_out_byte(out, c);
             }
         }
     }
@@ -589,18 +513,18 @@ static bool tnef_message_prop(void *arg, uint16_t id, uint16_t type, const uint8
         rd_le32(&b); /* CRC */
         if (b.err)
             return true;
-        struct obuf out;
-        obuf_init(&out, w->ctx, w->obj);
+        struct scan_out out;
+        scan_out_init(&out, w->ctx, w->obj);
         if (magic == LZFU_COMPRESSED) {
             lzfu_decode(&b, raw_size, &out);
         } else if (magic == LZFU_UNCOMPRESSED) {
             size_t n = raw_size < rbuf_left(&b) ? raw_size : rbuf_left(&b);
-            obuf_put(&out, b.data + b.pos, n);
+            scan_out_put(&out, b.data + b.pos, n);
         }
-        obuf_report(w->ctx, w->obj, &out);
+        scan_out_report(w->ctx, w->obj, &out);
         if (out.len && !hand(w->ctx, w->obj, "body.rtf", out.data, out.len, "body.rtf"))
             w->stop = true;
-        obuf_free(&out);
+        scan_out_free(&out);
     }
     return !w->stop;
 }
@@ -757,20 +681,20 @@ static uint32_t hqx_be32(struct hqx *h)
 static bool hqx_fork(struct scan_ctx *ctx, const struct scan_object *obj, struct hqx *h,
                      uint32_t n, const char *label, const char *name)
 {
-    struct obuf out;
-    obuf_init(&out, ctx, obj);
+    struct scan_out out;
+    scan_out_init(&out, ctx, obj);
     for (uint32_t i = 0; i < n; i++) {
         int c = hqx_byte(h);
         if (c < 0)
             break; /* cut short: scan what there is */
-        if (!obuf_byte(&out, (uint8_t)c))
+        if (!scan_out_byte(&out, (uint8_t)c))
             break;
     }
-    obuf_report(ctx, obj, &out);
+    scan_out_report(ctx, obj, &out);
     bool go = true;
     if (out.len)
         go = hand(ctx, obj, label, out.data, out.len, name);
-    obuf_free(&out);
+    scan_out_free(&out);
     return go && !out.over && !out.nomem;
 }
 
@@ -847,7 +771,7 @@ static bool is_alpha(uint8_t c) { return (c | 0x20) >= 'a' && (c | 0x20) <= 'z';
  * \binN's N raw bytes taken as they are. Returns the offset after the
  * group. Each turn of the loop moves i forward.
  */
-static size_t rtf_objdata(const uint8_t *d, size_t n, size_t i, struct obuf *out)
+static size_t rtf_objdata(const uint8_t *d, size_t n, size_t i, struct scan_out *out)
 {
     unsigned depth = 0;
     int hi = -1;
@@ -901,7 +825,7 @@ static size_t rtf_objdata(const uint8_t *d, size_t n, size_t i, struct obuf *out
                 i++; /* the delimiter belongs to the control word */
             if (bin && !neg && param) {
                 size_t take = param < n - i ? (size_t)param : n - i;
-                obuf_put(out, d + i, take);
+                scan_out_put(out, d + i, take);
                 i += take;
                 hi = -1;
             }
@@ -913,7 +837,7 @@ static size_t rtf_objdata(const uint8_t *d, size_t n, size_t i, struct obuf *out
             if (hi < 0) {
                 hi = v;
             } else {
-                obuf_byte(out, (uint8_t)(hi << 4 | v));
+                scan_out_byte(out, (uint8_t)(hi << 4 | v));
                 hi = -1;
             }
         }
@@ -936,16 +860,16 @@ static void rtf_scan(struct scan_ctx *ctx, const struct scan_object *obj)
             pos = at;
             continue;
         }
-        struct obuf out;
-        obuf_init(&out, ctx, obj);
+        struct scan_out out;
+        scan_out_init(&out, ctx, obj);
         pos = rtf_objdata(d, n, at, &out);
         if (pos <= at)
             pos = at; /* never go back */
-        obuf_report(ctx, obj, &out);
+        scan_out_report(ctx, obj, &out);
         bool go = true;
         if (out.len)
             go = ole1_object(ctx, obj, out.data, out.len, ++index);
-        obuf_free(&out);
+        scan_out_free(&out);
         if (!go || scan_should_stop(ctx, obj->where))
             break;
     }
@@ -956,7 +880,7 @@ static void rtf_scan(struct scan_ctx *ctx, const struct scan_object *obj)
 /*
  * libmspack reads and writes through a struct mspack_system whose open()
  * takes a "file name". Ours is the address of a struct msmem_file: the
- * input bytes, or an output struct obuf. No file is ever touched. Reads
+ * input bytes, or an output struct scan_out. No file is ever touched. Reads
  * check the scan's time limit every few calls and fail once it has passed,
  * which makes libmspack give up: an LZX stream can demand a lot of output
  * to reach a file at a large offset, and nothing else would stop it.
@@ -969,7 +893,7 @@ static void rtf_scan(struct scan_ctx *ctx, const struct scan_object *obj)
 struct msmem_file {
     const uint8_t *data;   /* input */
     size_t len;
-    struct obuf *out;      /* output, or NULL */
+    struct scan_out *out;      /* output, or NULL */
 };
 
 struct msmem_sys {
@@ -1027,7 +951,7 @@ static int msmem_write(struct mspack_file *file, void *buffer, int bytes)
         return -1;
     /* A refused byte fails the write, and libmspack stops the extraction:
      * the output keeps its bounded prefix. */
-    if (!obuf_put(h->f->out, buffer, (size_t)bytes))
+    if (!scan_out_put(h->f->out, buffer, (size_t)bytes))
         return -1;
     return bytes;
 }
@@ -1135,11 +1059,11 @@ static void chm_scan(struct scan_ctx *ctx, const struct scan_object *obj)
         index++;
         if (f->length <= 0)
             continue; /* directories and empty files */
-        struct obuf out;
-        obuf_init(&out, ctx, obj);
+        struct scan_out out;
+        scan_out_init(&out, ctx, obj);
         struct msmem_file of = {.out = &out};
         int err = chm->extract(chm, f, (const char *)&of);
-        obuf_report(ctx, obj, &out);
+        scan_out_report(ctx, obj, &out);
         if (err != MSPACK_ERR_OK && !out.over)
             damaged = true;
         bool go = true;
@@ -1152,7 +1076,7 @@ static void chm_scan(struct scan_ctx *ctx, const struct scan_object *obj)
             readable++;
             go = hand(ctx, obj, label, out.data, out.len, name);
         }
-        obuf_free(&out);
+        scan_out_free(&out);
         if (!go)
             break;
     }
@@ -1185,11 +1109,11 @@ static void szdd_scan(struct scan_ctx *ctx, const struct scan_object *obj)
         mspack_destroy_szdd_decompressor(szdd);
         return;
     }
-    struct obuf out;
-    obuf_init(&out, ctx, obj);
+    struct scan_out out;
+    scan_out_init(&out, ctx, obj);
     struct msmem_file of = {.out = &out};
     int err = szdd->extract(szdd, hdr, (const char *)&of);
-    obuf_report(ctx, obj, &out);
+    scan_out_report(ctx, obj, &out);
 
     char name[FMT_NAME_MAX], label[SCAN_LABEL_MAX];
     const char *given = obj->name ? obj->name : "";
@@ -1210,7 +1134,7 @@ static void szdd_scan(struct scan_ctx *ctx, const struct scan_object *obj)
         hand(ctx, obj, label, out.data, out.len, name);
     else if (!ms.stopped)
         broken(ctx, obj, "SZDD");
-    obuf_free(&out);
+    scan_out_free(&out);
     szdd->close(szdd, hdr);
     mspack_destroy_szdd_decompressor(szdd);
 }
@@ -1293,14 +1217,14 @@ static uint32_t cfb_first(struct cfb *c, uint32_t s)
 }
 
 /// Reads a regular chain into out: at most size bytes (and out's budget).
-static void cfb_read_chain(struct cfb *c, uint32_t start, uint64_t size, struct obuf *out)
+static void cfb_read_chain(struct cfb *c, uint32_t start, uint64_t size, struct scan_out *out)
 {
     for (uint32_t s = cfb_first(c, start); s != CFB_END && size > 0; s = cfb_next(c, s)) {
         size_t have = 0;
         const uint8_t *sec = cfb_sector(c, s, &have);
         size_t n = size < have ? (size_t)size : have;
         size -= n;
-        if (!obuf_put(out, sec, n) || have < ((size_t)1 << c->shift))
+        if (!scan_out_put(out, sec, n) || have < ((size_t)1 << c->shift))
             break;
     }
 }
@@ -1393,7 +1317,7 @@ static bool cfb_load_mini(struct cfb *c, uint32_t minifat_start, uint32_t root_s
 }
 
 /// Reads a mini chain into out: at most size bytes (and out's budget).
-static void cfb_read_mini(struct cfb *c, uint32_t start, uint64_t size, struct obuf *out)
+static void cfb_read_mini(struct cfb *c, uint32_t start, uint64_t size, struct scan_out *out)
 {
     unsigned per_sector = c->shift - 6; /* log2 of mini sectors per sector */
     for (uint32_t s = start; s < c->nminifat && size > 0 && bit_take(c->miniused, s);
@@ -1408,7 +1332,7 @@ static void cfb_read_mini(struct cfb *c, uint32_t start, uint64_t size, struct o
             break;
         size_t n = size < CFB_MINI_SECTOR ? (size_t)size : CFB_MINI_SECTOR;
         size -= n;
-        if (!obuf_put(out, sec + at, n))
+        if (!scan_out_put(out, sec + at, n))
             break;
     }
 }
@@ -1453,30 +1377,7 @@ static void cfb_close(struct cfb *c)
  */
 #define PPT_EXOLEOBJSTG 0x1011
 
-static bool ppt_inflate(const uint8_t *p, size_t n, struct obuf *out)
-{
-    z_stream z;
-    memset(&z, 0, sizeof z);
-    if (inflateInit(&z) != Z_OK)
-        return false;
-    uint8_t chunk[16384];
-    z.next_in = (Bytef *)(uintptr_t)p;
-    z.avail_in = n > UINT_MAX ? UINT_MAX : (uInt)n;
-    int r = Z_OK;
-    /* each turn produces output or ends: Z_BUF_ERROR means no progress */
-    while (r == Z_OK) {
-        z.next_out = chunk;
-        z.avail_out = sizeof chunk;
-        r = inflate(&z, Z_NO_FLUSH);
-        size_t got = sizeof chunk - z.avail_out;
-        if ((r == Z_OK || r == Z_STREAM_END) && got && !obuf_put(out, chunk, got))
-            break;
-    }
-    inflateEnd(&z);
-    return true;
-}
-
-static bool ppt_objects(struct scan_ctx *ctx, const struct scan_object *obj, const struct obuf *doc)
+static bool ppt_objects(struct scan_ctx *ctx, const struct scan_object *obj, const struct scan_out *doc)
 {
     struct rbuf b = rbuf_make(doc->data, doc->len);
     unsigned index = 0;
@@ -1495,12 +1396,15 @@ static bool ppt_objects(struct scan_ctx *ctx, const struct scan_object *obj, con
         snprintf(label, sizeof label, "ExOleObjStg%u", ++index);
         bool go;
         if ((verinst >> 4) == 1 && blen > 4) {
-            struct obuf out;
-            obuf_init(&out, ctx, obj);
-            ppt_inflate(body + 4, blen - 4, &out);
-            obuf_report(ctx, obj, &out);
-            go = !out.len || hand(ctx, obj, label, out.data, out.len, NULL);
-            obuf_free(&out);
+            const char *limit = NULL;
+            uint64_t budget = scan_child_budget(ctx, obj, &limit);
+            size_t n;
+            bool full;
+            uint8_t *d = scan_inflate(body + 4, blen - 4, 15, budget, 0, &n, &full);
+            if (full)
+                scan_limit(ctx, limit, obj->where);
+            go = !d || hand(ctx, obj, label, d, n, NULL);
+            free(d);
         } else {
             go = hand(ctx, obj, label, body, blen, NULL);
         }
@@ -1512,7 +1416,7 @@ static bool ppt_objects(struct scan_ctx *ctx, const struct scan_object *obj, con
 
 /// Hands on one stream, or the file a \1Ole10Native stream packages.
 static bool ole2_stream(struct scan_ctx *ctx, const struct scan_object *obj, const char *name,
-                        const char *label, const struct obuf *out)
+                        const char *label, const struct scan_out *out)
 {
     const uint8_t *file;
     size_t flen;
@@ -1547,7 +1451,7 @@ static void ole2_scan(struct scan_ctx *ctx, const struct scan_object *obj)
 
     bool nomem = !cfb_load_fat(&c);
     /* the directory, read whole: it is never larger than the file */
-    struct obuf dir = {.budget = obj->len, .limit = "MaxFileSize"};
+    struct scan_out dir = {.budget = obj->len, .limit = "MaxFileSize"};
     if (!nomem)
         cfb_read_chain(&c, dir_start, UINT64_MAX, &dir);
     nomem |= dir.nomem;
@@ -1580,19 +1484,19 @@ static void ole2_scan(struct scan_ctx *ctx, const struct scan_object *obj)
         snprintf(fallback, sizeof fallback, "stream%zu", off / CFB_DIR_ENTRY);
         scan_member_label(label, sizeof label, name, strlen(name), fallback);
 
-        struct obuf out;
-        obuf_init(&out, ctx, obj);
+        struct scan_out out;
+        scan_out_init(&out, ctx, obj);
         if (size < cutoff)
             cfb_read_mini(&c, start, size, &out);
         else
             cfb_read_chain(&c, start, size, &out);
-        obuf_report(ctx, obj, &out);
+        scan_out_report(ctx, obj, &out);
         bool go = true;
         if (out.len) {
             readable++;
             go = ole2_stream(ctx, obj, name, label, &out);
         }
-        obuf_free(&out);
+        scan_out_free(&out);
         if (!go || scan_should_stop(ctx, obj->where))
             break;
     }
@@ -1600,7 +1504,7 @@ static void ole2_scan(struct scan_ctx *ctx, const struct scan_object *obj)
         scan_found(ctx, SCAN_ERROR, "Rampart.Error.OutOfMemory", obj->where);
     else if (readable == 0 && dir.len == 0)
         broken(ctx, obj, "OLE2");
-    obuf_free(&dir);
+    scan_out_free(&dir);
     cfb_close(&c);
 }
 

@@ -15,35 +15,6 @@
 
 #include "scan/scan_priv.h"
 
-/* A growable output bounded by a budget: the decoders stop when it is full. */
-struct out {
-    uint8_t *data;
-    size_t len, cap, max;
-    bool full;
-};
-
-static bool out_put(struct out *o, uint8_t c)
-{
-    if (o->len >= o->max) {
-        o->full = true;
-        return false;
-    }
-    if (o->len == o->cap) {
-        size_t cap = o->cap ? o->cap * 2 : 4096;
-        if (cap > o->max)
-            cap = o->max;
-        uint8_t *d = realloc(o->data, cap);
-        if (!d) {
-            o->full = true;
-            return false;
-        }
-        o->data = d;
-        o->cap = cap;
-    }
-    o->data[o->len++] = c;
-    return true;
-}
-
 /* The line starting at p (without its end of line), and where the next starts. */
 static const uint8_t *line_end(const uint8_t *p, const uint8_t *end, const uint8_t **next)
 {
@@ -55,15 +26,14 @@ static const uint8_t *line_end(const uint8_t *p, const uint8_t *end, const uint8
     return e;
 }
 
-static void emit(struct scan_ctx *ctx, const struct scan_object *obj, struct out *o,
-                 const char *label, const char *name, const char *limit)
+/* A decoded block is a child named as the block names it. */
+static void emit(struct scan_ctx *ctx, const struct scan_object *obj, struct scan_out *o,
+                 const char *name)
 {
-    if (o->full && o->len >= o->max)
-        scan_limit(ctx, limit, obj->where);
+    scan_out_report(ctx, obj, o);
     if (o->len && scan_take(ctx, obj, o->len))
-        scan_child(ctx, obj, label, o->data, o->len, name, NULL);
-    free(o->data);
-    *o = (struct out){0};
+        scan_child(ctx, obj, name, o->data, o->len, name, NULL);
+    scan_out_free(o);
 }
 
 /* "begin 644 name": the mode is three or four octal digits. */
@@ -88,20 +58,20 @@ static bool uu_begin(const uint8_t *p, const uint8_t *e, char *name, size_t name
 
 /* One line of a uuencoded block: a length character, then groups of four
  * 6-bit characters for three bytes. */
-static void uu_line(struct out *o, const uint8_t *p, const uint8_t *e)
+static void uu_line(struct scan_out *o, const uint8_t *p, const uint8_t *e)
 {
     if (e <= p)
         return;
     size_t n = (size_t)((p[0] - 0x20) & 0x3f);
     const uint8_t *q = p + 1;
-    for (size_t got = 0; got < n && !o->full;) {
+    for (size_t got = 0; got < n && !o->over && !o->nomem;) {
         uint8_t c[4] = {0};
         for (int k = 0; k < 4; k++, q++)
             c[k] = q < e ? (uint8_t)((*q - 0x20) & 0x3f) : 0;
         uint8_t b[3] = {(uint8_t)(c[0] << 2 | c[1] >> 4), (uint8_t)(c[1] << 4 | c[2] >> 2),
                         (uint8_t)(c[2] << 6 | c[3])};
         for (int k = 0; k < 3 && got < n; k++, got++)
-            out_put(o, b[k]);
+            scan_out_byte(o, b[k]);
     }
 }
 
@@ -122,29 +92,29 @@ static bool y_begin(const uint8_t *p, const uint8_t *e, char *name, size_t namel
 
 /* One line of a yEnc block: each byte is stored plus 42, '=' escapes the
  * next (plus 64 more); "=ypart" lines carry no data. */
-static void y_line(struct out *o, const uint8_t *p, const uint8_t *e)
+static void y_line(struct scan_out *o, const uint8_t *p, const uint8_t *e)
 {
     if (e - p >= 6 && memcmp(p, "=ypart", 6) == 0)
         return;
-    for (const uint8_t *q = p; q < e && !o->full; q++) {
+    for (const uint8_t *q = p; q < e && !o->over && !o->nomem; q++) {
         uint8_t c = *q;
         if (c == '=' && q + 1 < e)
             c = (uint8_t)(*++q - 64);
-        out_put(o, (uint8_t)(c - 42));
+        scan_out_byte(o, (uint8_t)(c - 42));
     }
 }
 
 /* One block, from the line after its start to its end marker line, each
  * line through decode_line: returns where scanning should continue. */
 static const uint8_t *block(struct scan_ctx *ctx, const struct scan_object *obj, const uint8_t *p,
-                            const uint8_t *end, const char *name, uint64_t budget, const char *limit,
-                            const char *end_marker,
-                            void (*decode_line)(struct out *, const uint8_t *, const uint8_t *))
+                            const uint8_t *end, const char *name, const char *end_marker,
+                            void (*decode_line)(struct scan_out *, const uint8_t *, const uint8_t *))
 {
-    struct out o = {.max = budget};
+    struct scan_out o;
+    scan_out_init(&o, ctx, obj);
     size_t ml = strlen(end_marker);
     const uint8_t *next = p;
-    while (p < end && !o.full) {
+    while (p < end && !o.over && !o.nomem) {
         const uint8_t *e = line_end(p, end, &next);
         if ((size_t)(e - p) >= ml && memcmp(p, end_marker, ml) == 0) {
             p = next;
@@ -153,7 +123,7 @@ static const uint8_t *block(struct scan_ctx *ctx, const struct scan_object *obj,
         decode_line(&o, p, e);
         p = next;
     }
-    emit(ctx, obj, &o, name, name, limit);
+    emit(ctx, obj, &o, name);
     return p;
 }
 
@@ -239,12 +209,12 @@ static const uint8_t *data_uri(struct scan_ctx *ctx, const struct scan_object *o
 void scan_inline(struct scan_ctx *ctx, const struct scan_object *obj)
 {
     const uint8_t *p = obj->data, *end = obj->data + obj->len;
-    const char *limit = NULL;
-    uint64_t budget = scan_child_budget(ctx, obj, &limit);
-    /* Encoded text is never smaller than what it decodes to, so the ratio
-     * limit cannot be what stops a decoder here; the file size can. */
-    unsigned uris = 0;
     if (obj->type == SCAN_TYPE_HTML) {
+        /* Encoded text is never smaller than what it decodes to, so the
+         * ratio limit cannot be what stops a decoder here; the file size can. */
+        const char *limit = NULL;
+        uint64_t budget = scan_child_budget(ctx, obj, &limit);
+        unsigned uris = 0;
         for (const uint8_t *q = p; q + 5 <= end;) {
             const uint8_t *d = memchr(q, ':', (size_t)(end - q));
             if (!d || scan_should_stop(ctx, obj->where))
@@ -262,9 +232,9 @@ void scan_inline(struct scan_ctx *ctx, const struct scan_object *obj)
         const uint8_t *e = line_end(q, end, &next);
         char name[256];
         if (e - q >= 8 && q[0] == 'b' && uu_begin(q, e, name, sizeof name))
-            q = block(ctx, obj, next, end, name, budget, limit, "end", uu_line);
+            q = block(ctx, obj, next, end, name, "end", uu_line);
         else if (e - q >= 8 && q[0] == '=' && y_begin(q, e, name, sizeof name))
-            q = block(ctx, obj, next, end, name, budget, limit, "=yend", y_line);
+            q = block(ctx, obj, next, end, name, "=yend", y_line);
         else
             q = next;
     }

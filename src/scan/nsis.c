@@ -31,7 +31,6 @@
 #include <string.h>
 
 #include <lzma.h>
-#include <zlib.h>
 
 #include "common/buf.h"
 #include "scan/scan_priv.h"
@@ -82,29 +81,9 @@ static uint8_t *nsis_decode(enum nsis_method m, const uint8_t *in, size_t len, u
     size_t cap = 0, have = 0;
     *outlen = 0;
     *full = false;
-    if (m == NSIS_DEFLATE) {
-        z_stream z = {0};
-        if (inflateInit2(&z, -15) != Z_OK)
-            return NULL;
-        z.next_in = (Bytef *)in;
-        z.avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
-        int rc = Z_OK;
-        /* Each pass produces output or consumes input, or leaves. */
-        while (rc == Z_OK) {
-            if (!grow(&out, &cap, have, max)) {
-                *full = have >= max;
-                break;
-            }
-            z.next_out = out + have;
-            z.avail_out = (uInt)(cap - have > UINT32_MAX ? UINT32_MAX : cap - have);
-            uInt bo = z.avail_out, bi = z.avail_in;
-            rc = inflate(&z, Z_NO_FLUSH);
-            have += bo - z.avail_out;
-            if (z.avail_out == bo && z.avail_in == bi)
-                break;
-        }
-        inflateEnd(&z);
-    } else if (m == NSIS_LZMA) {
+    if (m == NSIS_DEFLATE)
+        return scan_inflate(in, len, -15, max, 0, outlen, full);
+    if (m == NSIS_LZMA) {
         if (len < NSIS_LZMA_PROPS)
             return NULL;
         lzma_options_lzma opt;

@@ -9,6 +9,7 @@
  * (scan_take, scan_child_budget, scan_should_stop) and stop when told.
  */
 #define _GNU_SOURCE
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
@@ -478,8 +479,6 @@ static int cmp_name(const void *a, const void *b)
 {
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
-
-#include <dirent.h>
 
 long scan_engine_load(struct scan_engine *e, const char *path, scan_warn_fn warn, void *arg,
                       char *err, size_t errlen)

@@ -124,6 +124,40 @@ uint64_t scan_child_budget(const struct scan_ctx *ctx, const struct scan_object 
 /// True when heuristic h is on.
 bool scan_heuristic_on(const struct scan_ctx *ctx, enum scan_heuristic h);
 
+/// A decoder's output: grows by doubling, never past budget. A write that
+/// would pass the budget stores what fits and sets over; later writes are
+/// refused, so a decoder can keep consuming input without checking.
+struct scan_out {
+    uint8_t *data;
+    size_t len, cap;
+    size_t budget;
+    const char *limit;     /* the limit the budget stands for */
+    bool over;             /* the output would have passed the budget */
+    bool nomem;
+};
+
+/// An empty output bounded by scan_child_budget(ctx, obj).
+void scan_out_init(struct scan_out *o, struct scan_ctx *ctx, const struct scan_object *obj);
+
+/// Appends n bytes (what fits). False once the output is full or failed.
+bool scan_out_put(struct scan_out *o, const void *p, size_t n);
+
+/// Appends one byte; the common case without a call.
+static inline bool scan_out_byte(struct scan_out *o, uint8_t c)
+{
+    if (o->len < o->cap && !o->nomem) {
+        o->data[o->len++] = c; /* cap <= budget: still within it */
+        return true;
+    }
+    return scan_out_put(o, &c, 1);
+}
+
+void scan_out_free(struct scan_out *o);
+
+/// Reports what cutting (the limit) or failing (out of memory) an output
+/// means, at obj's path.
+void scan_out_report(struct scan_ctx *ctx, const struct scan_object *obj, const struct scan_out *o);
+
 /* ---- readers: each returns after scanning what it found via scan_child() ---- */
 
 /// MIME messages (mime.c): every part, nested messages, inline uuencode/yEnc.
@@ -135,6 +169,14 @@ void scan_mime_init(void);
 /// Encodings inside text (inline.c): uuencoded and yEnc blocks in a text
 /// part or file, base64 data: URIs in HTML. Each decoded block is a child.
 void scan_inline(struct scan_ctx *ctx, const struct scan_object *obj);
+
+/// Inflates len bytes of deflated data (window_bits as zlib's inflateInit2:
+/// 15 for a zlib stream, -15 for raw deflate) into at most max bytes (inflate.c).
+/// hint, a declared size or 0, only sizes the first allocation. Returns the
+/// bytes (caller frees) and *outlen; *full when max stopped it. A stream that
+/// ends early or goes bad keeps what decoded; NULL when nothing did.
+uint8_t *scan_inflate(const uint8_t *in, size_t len, int window_bits, uint64_t max, size_t hint,
+                      size_t *outlen, bool *full);
 
 /// PDF stream objects, inflated when /FlateDecode (embedded.c).
 void scan_pdf(struct scan_ctx *ctx, const struct scan_object *obj);

@@ -34,7 +34,6 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include <zlib.h>
 
 #include "common/buf.h"
 #include "scan/scan_priv.h"
@@ -125,69 +124,6 @@ static void make_label(char *out, size_t cap, const struct scan_object *obj, boo
     scan_member_label(out, cap, utf8, n, fallback);
 }
 
-/* Inflates one file's zlib stream into at most max bytes; hint (the
- * declared size, untrusted) only sizes the first allocation. Returns the
- * bytes (caller frees) and their count; *full when max stopped it. NULL
- * when nothing decoded. */
-static uint8_t *sis_inflate(const uint8_t *in, size_t len, uint64_t max, uint32_t hint, size_t *outlen,
-                            bool *full)
-{
-    *outlen = 0;
-    *full = false;
-    if (max == 0)
-        return NULL;
-    z_stream z = {0};
-    if (inflateInit(&z) != Z_OK)
-        return NULL;
-    /* Deflate expands at most about 1032 to 1: a larger declared size is
-     * a lie, and is not allowed to make a large allocation. */
-    size_t cap = hint ? hint : 65536;
-    if (cap / 1032 > len)
-        cap = len * 1032;
-    if (cap < 4096)
-        cap = 4096;
-    if (cap > max)
-        cap = (size_t)max;
-    uint8_t *out = malloc(cap);
-    if (!out) {
-        inflateEnd(&z);
-        return NULL;
-    }
-    z.next_in = (Bytef *)in;
-    z.avail_in = (uInt)(len > UINT32_MAX ? UINT32_MAX : len);
-    size_t have = 0;
-    int rc = Z_OK;
-    /* Each pass either produces output, consumes input, or leaves. */
-    while (rc == Z_OK) {
-        if (have == cap) {
-            if (cap >= max) {
-                *full = true;
-                break;
-            }
-            size_t ncap = cap > max / 2 ? (size_t)max : cap * 2;
-            uint8_t *g = realloc(out, ncap);
-            if (!g)
-                break;
-            out = g;
-            cap = ncap;
-        }
-        z.next_out = out + have;
-        z.avail_out = (uInt)(cap - have > UINT32_MAX ? UINT32_MAX : cap - have);
-        uInt before_out = z.avail_out, before_in = z.avail_in;
-        rc = inflate(&z, Z_NO_FLUSH);
-        have += before_out - z.avail_out;
-        if (rc == Z_BUF_ERROR || (rc == Z_OK && z.avail_out == before_out && z.avail_in == before_in))
-            break; /* input ended early (or no progress): keep what decoded */
-    }
-    inflateEnd(&z);
-    if (have == 0) {
-        free(out);
-        return NULL;
-    }
-    *outlen = have;
-    return out;
-}
-
 /* Hands one file's data to the engine: inflated, or as stored when the
  * package says so or when it does not inflate (its bytes are still worth
  * matching). */
@@ -199,7 +135,7 @@ static void sis_file(struct scan_ctx *ctx, const struct scan_object *obj, bool c
     if (compressed) {
         size_t outlen;
         bool full;
-        uint8_t *out = sis_inflate(data, len, budget, hint, &outlen, &full);
+        uint8_t *out = scan_inflate(data, len, 15, budget, hint, &outlen, &full);
         if (out) {
             if (full)
                 scan_limit(ctx, limit, obj->where);

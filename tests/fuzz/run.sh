@@ -53,7 +53,7 @@ src/dns/ds_db.c src/dns/dbsync.c src/store/entry.c src/store/import.c src/store/
 # their module alone (the harness stands in for scan.c's helpers); fuzz_scan
 # the whole engine.
 SCAN_SRCS="src/scan/sigs.c src/scan/heur.c src/scan/zipx.c src/scan/arj.c src/scan/scan.c src/scan/filetype.c
-src/scan/mime.c src/scan/inline.c src/scan/archive.c src/scan/formats.c src/scan/embedded.c src/scan/sis.c src/scan/nsis.c"
+src/scan/mime.c src/scan/inline.c src/scan/archive.c src/scan/formats.c src/scan/embedded.c src/scan/sis.c src/scan/nsis.c src/scan/inflate.c src/scan/out.c"
 SCAN_PKGS="libhs gmime-3.0 libarchive libmspack liblzma"
 
 # Rebuild when any source or header is newer than the harness binary.
